@@ -1,0 +1,135 @@
+// Opening a connection: offlog/1 first, then the 0.x opening if the server is 0.x.
+
+import {
+  encodeOpening,
+  MessageDecoder,
+  NOT_ABSOLUTE,
+  type ProtocolVersion,
+  type ServerMessage,
+} from "../protocol/mod.ts";
+import { OfflogConnectionError, serverError } from "./errors.ts";
+
+/** A connection on which the server answered `OK`. */
+export interface Opened {
+  conn: Deno.UnixConn;
+  version: ProtocolVersion;
+  decoder: MessageDecoder;
+  /** Messages that arrived in the same read as `OK`. */
+  messages: ServerMessage[];
+}
+
+interface Refusal {
+  name: string;
+  message: string;
+}
+
+/**
+ * Connects and asks the server to open `path`, falling back to the 0.x opening when
+ * the server refuses the offlog/1 hello as a 0.x server does.
+ */
+export async function handshake(
+  socketPath: string,
+  path: string,
+  timeout: number,
+): Promise<Opened> {
+  const deadline = Date.now() + timeout;
+  let result = await attempt(socketPath, path, "offlog/1", deadline, timeout);
+  if (
+    "name" in result && result.name === "ValueError" && result.message === NOT_ABSOLUTE
+  ) {
+    result = await attempt(socketPath, path, "0.x", deadline, timeout);
+  }
+  if ("name" in result) throw serverError(result.name, result.message);
+  return result;
+}
+
+async function attempt(
+  socketPath: string,
+  path: string,
+  version: ProtocolVersion,
+  deadline: number,
+  timeout: number,
+): Promise<Opened | Refusal> {
+  const timedOut = () =>
+    new Deno.errors.TimedOut(
+      `Timed out after ${timeout} ms waiting for the offlog server at "${socketPath}" ` +
+        `to open "${path}"`,
+    );
+  let conn: Deno.UnixConn;
+  try {
+    conn = await beforeDeadline(
+      Deno.connect({ transport: "unix", path: socketPath }),
+      deadline,
+      timedOut,
+      (late) => late.close(),
+    );
+  } catch (cause) {
+    if (cause instanceof Deno.errors.TimedOut) throw cause;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new OfflogConnectionError(
+      `Cannot connect to the offlog server at "${socketPath}" to open "${path}": ${reason}`,
+      { socketPath, cause },
+    );
+  }
+  const decoder = new MessageDecoder();
+  const buffer = new Uint8Array(1024);
+  try {
+    await conn.write(encodeOpening(path, version));
+    for (;;) {
+      const n = await beforeDeadline(conn.read(buffer), deadline, timedOut, () => {});
+      if (n === null) break;
+      const [first, ...messages] = decoder.push(buffer.subarray(0, n));
+      if (first === undefined) continue;
+      if (first.type === "ok") return { conn, version, decoder, messages };
+      conn.close();
+      if (first.type === "error") return { name: first.name, message: first.message };
+      return { name: "ValueError", message: `unexpected answer "${first.type}"` };
+    }
+  } catch (cause) {
+    try {
+      conn.close();
+    } catch {
+      // closed already
+    }
+    if (cause instanceof Deno.errors.TimedOut) throw cause;
+    throw new OfflogConnectionError(
+      `The offlog server at "${socketPath}" failed while opening "${path}": ${cause}`,
+      { socketPath, cause },
+    );
+  }
+  conn.close();
+  throw new OfflogConnectionError(
+    `The offlog server at "${socketPath}" closed the connection before opening "${path}"`,
+    { socketPath },
+  );
+}
+
+/**
+ * Settles as `promise` does, or rejects with `timedOut()` at `deadline`; a value that
+ * arrives late is handed to `late` so that nothing leaks.
+ */
+function beforeDeadline<T>(
+  promise: Promise<T>,
+  deadline: number,
+  timedOut: () => Error,
+  late: (value: T) => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      reject(timedOut());
+    }, Math.max(0, deadline - Date.now()));
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        if (expired) late(value);
+        else resolve(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        if (!expired) reject(error);
+      },
+    );
+  });
+}

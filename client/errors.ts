@@ -1,0 +1,93 @@
+/**
+ * Errors a client of offlog may catch.
+ *
+ * @module
+ */
+
+import { denoErrorClass } from "../protocol/mod.ts";
+
+/**
+ * An error the offlog server reported, with no closer Deno error class: a
+ * `ValueError` (bad path), an `OSError` (e.g. `offlog server exited`, `No space left on
+ * device`), or any other Python exception name a 0.x server sends.
+ *
+ * @example
+ * ```ts
+ * import { OfflogServerError } from "./errors.ts";
+ * const error = new OfflogServerError("ValueError", "not an absolute path");
+ * console.log(error.serverName, error.message); // "ValueError" "not an absolute path"
+ * ```
+ */
+export class OfflogServerError extends Error {
+  /** The error name the server sent, e.g. `"OSError"`. */
+  readonly serverName: string;
+
+  /**
+   * @param serverName The server's error name.
+   * @param message The server's message.
+   * @param options The error's `cause`.
+   */
+  constructor(serverName: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "OfflogServerError";
+    this.serverName = serverName;
+  }
+}
+
+/**
+ * The connection to the server could not be made, or it was lost without the server
+ * saying why. Says how much that was written did not reach the server.
+ *
+ * @example
+ * ```ts
+ * import { OfflogConnectionError } from "./errors.ts";
+ * const error = new OfflogConnectionError("No offlog server at \"/tmp/x.sock\"", {
+ *   socketPath: "/tmp/x.sock",
+ * });
+ * console.log(error.unsentBytes); // 0
+ * ```
+ */
+export class OfflogConnectionError extends Error {
+  /** The socket path of the server. */
+  readonly socketPath: string;
+  /** Bytes, or for strings UTF-16 units, written but not sent to the server. */
+  readonly unsentBytes: number;
+
+  /**
+   * @param message What happened.
+   * @param options The socket path, the unsent amount and the cause.
+   */
+  constructor(
+    message: string,
+    options: { socketPath: string; unsentBytes?: number; cause?: unknown },
+  ) {
+    super(message, { cause: options.cause });
+    this.name = "OfflogConnectionError";
+    this.socketPath = options.socketPath;
+    this.unsentBytes = options.unsentBytes ?? 0;
+  }
+}
+
+/**
+ * Turns a server's error message into the error a client throws: the Deno error
+ * class where one fits (`PermissionError` is `Deno.errors.PermissionDenied`,
+ * `FileNotFoundError` is `Deno.errors.NotFound`, ...), with an
+ * {@linkcode OfflogServerError} as its `cause` to keep the server's name; otherwise
+ * the `OfflogServerError` itself.
+ *
+ * @param name The server's error name.
+ * @param message The server's message.
+ * @returns The error to throw.
+ *
+ * @example
+ * ```ts
+ * import { serverError } from "./errors.ts";
+ * const error = serverError("FileNotFoundError", "No such file: '/nope/x.log'");
+ * console.log(error instanceof Deno.errors.NotFound); // true
+ * ```
+ */
+export function serverError(name: string, message: string): Error {
+  const original = new OfflogServerError(name, message);
+  const cls = denoErrorClass(name);
+  return cls ? new cls(message, { cause: original }) : original;
+}

@@ -1,0 +1,80 @@
+/**
+ * Log levels, numbered as Python's `logging` numbers them.
+ *
+ * @module
+ */
+
+/**
+ * Detailed information for diagnosing problems.
+ *
+ * @example
+ * ```ts
+ * import { DEBUG } from "./levels.ts";
+ * console.log(DEBUG); // 10
+ * ```
+ */
+export const DEBUG = 10;
+/**
+ * Confirmation that things work as expected.
+ *
+ * @example
+ * ```ts
+ * import { INFO } from "./levels.ts";
+ * console.log(INFO); // 20
+ * ```
+ */
+export const INFO = 20;
+/**
+ * Something unexpected that the program survives.
+ *
+ * @example
+ * ```ts
+ * import { WARNING } from "./levels.ts";
+ * console.log(WARNING); // 30
+ * ```
+ */
+export const WARNING = 30;
+/**
+ * A failure of some operation.
+ *
+ * @example
+ * ```ts
+ * import { ERROR } from "./levels.ts";
+ * console.log(ERROR); // 40
+ * ```
+ */
+export const ERROR = 40;
+/**
+ * A failure the program may not survive.
+ *
+ * @example
+ * ```ts
+ * import { CRITICAL } from "./levels.ts";
+ * console.log(CRITICAL); // 50
+ * ```
+ */
+export const CRITICAL = 50;
+
+const NAMES: Record<number, string> = {
+  [DEBUG]: "DEBUG",
+  [INFO]: "INFO",
+  [WARNING]: "WARNING",
+  [ERROR]: "ERROR",
+  [CRITICAL]: "CRITICAL",
+};
+
+/**
+ * The name of a level: `"INFO"` for 20, `"Level 15"` for a number without a name.
+ *
+ * @param level The level.
+ * @returns Its name.
+ *
+ * @example
+ * ```ts
+ * import { levelName } from "./levels.ts";
+ * console.log(levelName(30), levelName(15)); // "WARNING" "Level 15"
+ * ```
+ */
+export function levelName(level: number): string {
+  return NAMES[level] ?? `Level ${level}`;
+}

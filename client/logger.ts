@@ -1,0 +1,457 @@
+/**
+ * {@linkcode Logger}: the seed's small levelled logger, to a file through offlog (or
+ * directly), to stdout and to stderr.
+ *
+ * @module
+ */
+
+import { format } from "node:util";
+import { DEFAULT_SOCKET_PATH, DEFAULT_TIMEOUT_MS } from "../protocol/mod.ts";
+import { CRITICAL, DEBUG, ERROR, INFO, levelName, WARNING } from "./levels.ts";
+import { LocalFile } from "./local_file.ts";
+import { ProxyFile } from "./proxy_file.ts";
+import { timestamp } from "./_timestamp.ts";
+
+/**
+ * Options of {@linkcode Logger.open}. A level of `null` turns that output off.
+ *
+ * @example
+ * ```ts
+ * import type { LoggerOptions } from "./logger.ts";
+ * const options: LoggerOptions = { stdoutLevel: null, localFile: true };
+ * ```
+ */
+export interface LoggerOptions {
+  /**
+   * Records at this level and up go to the file.
+   * @default {10}
+   */
+  fileLevel?: number | null;
+  /**
+   * Records at this level and up, below `stderrLevel`, go to stdout.
+   * @default {20}
+   */
+  stdoutLevel?: number | null;
+  /**
+   * Records at this level and up go to stderr.
+   * @default {30}
+   */
+  stderrLevel?: number | null;
+  /**
+   * Append to the file directly instead of through an offlog server.
+   * @default {false}
+   */
+  localFile?: boolean;
+  /**
+   * The offlog server's socket.
+   * @default {"/tmp/offlog.sock"}
+   */
+  socketPath?: string;
+  /**
+   * Milliseconds to wait for the server when opening and closing.
+   * @default {5000}
+   */
+  timeout?: number;
+  /**
+   * The clock, in epoch milliseconds; tests pass a fixed one.
+   * @default {Date.now}
+   */
+  clock?: () => number;
+}
+
+/**
+ * One record, as {@linkcode Logger.format} receives it.
+ *
+ * @example
+ * ```ts
+ * import type { LogRecord } from "./logger.ts";
+ * const record: LogRecord = {
+ *   name: "app", level: 20, levelName: "INFO", message: "hi", time: 0, error: undefined,
+ * };
+ * ```
+ */
+export interface LogRecord {
+  /** The logger's name, or `null`. */
+  name: string | null;
+  /** The level number. */
+  level: number;
+  /** The level's name, e.g. `"INFO"`. */
+  levelName: string;
+  /** The message, its arguments formatted in. */
+  message: string;
+  /** When it was logged, in epoch milliseconds. */
+  time: number;
+  /** The error logged with it, if any. */
+  error: unknown;
+}
+
+/** Where a logger's text goes. */
+interface Sink {
+  write(text: string): void;
+}
+
+const encoder = new TextEncoder();
+
+function syncSink(stream: { writeSync(p: Uint8Array): number }): Sink {
+  return {
+    write(text: string): void {
+      const bytes = encoder.encode(text);
+      for (let offset = 0; offset < bytes.length;) {
+        offset += stream.writeSync(bytes.subarray(offset));
+      }
+    },
+  };
+}
+
+/**
+ * A levelled logger. Records at `fileLevel` and up go to the file; `stdoutLevel` up
+ * to but not including `stderrLevel` to stdout (no upper bound if `stderrLevel` is
+ * `null`); `stderrLevel` and up to stderr. File appends go through an offlog server
+ * and never wait; stdout and stderr are written synchronously, as `console` does.
+ *
+ * Arguments are formatted printf-style by `node:util`'s `format`. An `Error` as the
+ * last argument, not taken by a placeholder, is the record's error: its stack and
+ * `cause` chain follow the message. Subclasses change the text by overriding
+ * {@linkcode Logger.format}.
+ *
+ * @example
+ * ```ts ignore
+ * import { Logger } from "./logger.ts";
+ * await using logger = await Logger.open("my app", "/tmp/myapp.log");
+ * logger.info("Hello world, params are %s %d", "foo", 7);
+ * try {
+ *   JSON.parse("{");
+ * } catch (error) {
+ *   logger.exception("Got an error", error);
+ * }
+ * ```
+ */
+export class Logger implements AsyncDisposable {
+  /** The logger's name, or `null`. */
+  readonly name: string | null;
+  #file: ProxyFile | LocalFile | null;
+  #fileLevel: number;
+  #stdoutLevel: number;
+  #stderrLevel: number;
+  #minimum: number;
+  #clock: () => number;
+  #stdout: Sink = syncSink(Deno.stdout);
+  #stderr: Sink = syncSink(Deno.stderr);
+  #closing: Promise<void> | null = null;
+
+  /**
+   * Use {@linkcode Logger.open}; subclasses call this with the opened file.
+   *
+   * @param name The logger's name, or `null`.
+   * @param file The open file, or `null` for none.
+   * @param options The levels and the clock.
+   */
+  protected constructor(
+    name: string | null,
+    file: ProxyFile | LocalFile | null,
+    options: LoggerOptions = {},
+  ) {
+    this.name = name;
+    this.#file = file;
+    const off = Number.POSITIVE_INFINITY;
+    this.#fileLevel = file === null
+      ? off
+      : options.fileLevel === undefined
+      ? DEBUG
+      : options.fileLevel ?? off;
+    this.#stdoutLevel = options.stdoutLevel === undefined
+      ? INFO
+      : options.stdoutLevel ?? off;
+    this.#stderrLevel = options.stderrLevel === undefined
+      ? WARNING
+      : options.stderrLevel ?? off;
+    this.#minimum = Math.min(this.#fileLevel, this.#stdoutLevel, this.#stderrLevel);
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  /**
+   * Opens a logger, and its file through the offlog server (or directly with
+   * `localFile`).
+   *
+   * @param name The name shown in each record, or `null`.
+   * @param filepath The file, or `null` for no file.
+   * @param options Levels, `localFile`, `socketPath`, `timeout`.
+   * @returns The logger.
+   * @throws What {@linkcode ProxyFile.open} (or, with `localFile`, `Deno.open`) throws.
+   *
+   * @example
+   * ```ts
+   * import { Logger } from "./logger.ts";
+   * const path = await Deno.makeTempFile();
+   * await using logger = await Logger.open("app", path, { localFile: true, stdoutLevel: null });
+   * logger.debug("only in the file");
+   * ```
+   */
+  static async open(
+    name: string | null,
+    filepath: string | null,
+    options: LoggerOptions = {},
+  ): Promise<Logger> {
+    let file: ProxyFile | LocalFile | null = null;
+    if (filepath !== null && options.fileLevel !== null) {
+      file = options.localFile ? await LocalFile.open(filepath) : await ProxyFile.open(
+        filepath,
+        {
+          socketPath: options.socketPath ?? DEFAULT_SOCKET_PATH,
+          timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
+        },
+      );
+    }
+    return new this(name, file, options);
+  }
+
+  /**
+   * Logs `msg` at `level`, formatted with `args`.
+   *
+   * @param level The level number.
+   * @param msg The message, with `%s`, `%d`, `%o`... placeholders.
+   * @param args The values; a last `Error` not taken by a placeholder is the record's error.
+   *
+   * @example
+   * ```ts
+   * import { Logger } from "./logger.ts";
+   * await using logger = await Logger.open(null, null, { stdoutLevel: null });
+   * logger.log(25, "between %s and %s", "INFO", "WARNING");
+   * ```
+   */
+  log(level: number, msg: string, ...args: unknown[]): void {
+    if (level < this.#minimum) return;
+    let error: unknown = undefined;
+    const last = args[args.length - 1];
+    if (last instanceof Error && placeholders(msg) < args.length) {
+      error = last;
+      args = args.slice(0, -1);
+    }
+    this.#emit(level, msg, args, error);
+  }
+
+  /**
+   * Logs at DEBUG.
+   *
+   * @param msg The message.
+   * @param args Its values.
+   *
+   * @example
+   * ```ts
+   * import { Logger } from "./logger.ts";
+   * await using logger = await Logger.open(null, null);
+   * logger.debug("not shown: stdout starts at INFO");
+   * ```
+   */
+  debug(msg: string, ...args: unknown[]): void {
+    this.log(DEBUG, msg, ...args);
+  }
+
+  /**
+   * Logs at INFO.
+   *
+   * @param msg The message.
+   * @param args Its values.
+   *
+   * @example
+   * ```ts
+   * import { Logger } from "./logger.ts";
+   * await using logger = await Logger.open("app", null);
+   * logger.info("params are %s %d", "foo", 7);
+   * ```
+   */
+  info(msg: string, ...args: unknown[]): void {
+    this.log(INFO, msg, ...args);
+  }
+
+  /**
+   * Logs at WARNING.
+   *
+   * @param msg The message.
+   * @param args Its values.
+   *
+   * @example
+   * ```ts
+   * import { Logger } from "./logger.ts";
+   * await using logger = await Logger.open("app", null);
+   * logger.warning("disk %d%% full", 91);
+   * ```
+   */
+  warning(msg: string, ...args: unknown[]): void {
+    this.log(WARNING, msg, ...args);
+  }
+
+  /**
+   * Logs at ERROR.
+   *
+   * @param msg The message.
+   * @param args Its values; a last `Error` adds its stack.
+   *
+   * @example
+   * ```ts
+   * import { Logger } from "./logger.ts";
+   * await using logger = await Logger.open("app", null);
+   * logger.error("request %s failed", "/api");
+   * ```
+   */
+  error(msg: string, ...args: unknown[]): void {
+    this.log(ERROR, msg, ...args);
+  }
+
+  /**
+   * Logs at ERROR with an error, whose stack and causes follow the message.
+   *
+   * @param msg The message.
+   * @param args Its values, then the error.
+   *
+   * @example
+   * ```ts
+   * import { Logger } from "./logger.ts";
+   * await using logger = await Logger.open("app", null);
+   * try {
+   *   JSON.parse("{");
+   * } catch (error) {
+   *   logger.exception("Got an error", error);
+   * }
+   * ```
+   */
+  exception(msg: string, ...args: unknown[]): void {
+    if (ERROR < this.#minimum) return;
+    const error = args.length > 0 ? args[args.length - 1] : undefined;
+    this.#emit(ERROR, msg, args.slice(0, -1), error);
+  }
+
+  /**
+   * Logs at CRITICAL.
+   *
+   * @param msg The message.
+   * @param args Its values.
+   *
+   * @example
+   * ```ts
+   * import { Logger } from "./logger.ts";
+   * await using logger = await Logger.open("app", null);
+   * logger.critical("out of %s", "memory");
+   * ```
+   */
+  critical(msg: string, ...args: unknown[]): void {
+    this.log(CRITICAL, msg, ...args);
+  }
+
+  /**
+   * Turns a record into text, newline included. Override it to change the format.
+   *
+   * @param record The record.
+   * @returns `[YYYY-MM-DD HH:MM:SS.mmm name LEVEL] message`, then the error's stack.
+   *
+   * @example
+   * ```ts
+   * import { Logger, type LogRecord } from "./logger.ts";
+   * class JsonLogger extends Logger {
+   *   override format(record: LogRecord): string {
+   *     return JSON.stringify({ level: record.levelName, msg: record.message }) + "\n";
+   *   }
+   * }
+   * await using logger = await JsonLogger.open("app", null);
+   * logger.info("hello"); // {"level":"INFO","msg":"hello"}
+   * ```
+   */
+  format(record: LogRecord): string {
+    const head = record.name === null
+      ? `[${timestamp(record.time)} ${record.levelName}] `
+      : `[${timestamp(record.time)} ${record.name} ${record.levelName}] `;
+    if (record.error === undefined) return head + record.message + "\n";
+    return head + record.message + "\n" + describeError(record.error) + "\n";
+  }
+
+  /**
+   * Waits until every record so far is in the file.
+   *
+   * @returns A promise that resolves once they are.
+   *
+   * @example
+   * ```ts
+   * import { Logger } from "./logger.ts";
+   * await using logger = await Logger.open("app", null);
+   * await logger.flush();
+   * ```
+   */
+  async flush(): Promise<void> {
+    await this.#file?.flush();
+  }
+
+  /**
+   * Closes the file, after writing every record. Safe to call twice.
+   *
+   * @returns A promise that resolves once the file is closed.
+   *
+   * @example
+   * ```ts
+   * import { Logger } from "./logger.ts";
+   * const logger = await Logger.open("app", null);
+   * await logger.close();
+   * await logger.close();
+   * ```
+   */
+  close(): Promise<void> {
+    return this.#closing ??= this.#file?.close() ?? Promise.resolve();
+  }
+
+  /**
+   * Closes the logger, for `await using`.
+   *
+   * @returns The promise of {@linkcode Logger.close}.
+   *
+   * @example
+   * ```ts
+   * import { Logger } from "./logger.ts";
+   * await using logger = await Logger.open("app", null);
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #emit(level: number, msg: string, args: unknown[], error: unknown): void {
+    const text = this.format({
+      name: this.name,
+      level,
+      levelName: levelName(level),
+      message: args.length === 0 ? msg : format(msg, ...args),
+      time: this.#clock(),
+      error,
+    });
+    if (level >= this.#fileLevel) this.#file!.write(text);
+    if (level >= this.#stderrLevel) this.#stderr.write(text);
+    else if (level >= this.#stdoutLevel) this.#stdout.write(text);
+  }
+}
+
+/** Counts the placeholders of `msg` that take an argument. */
+function placeholders(msg: string): number {
+  let count = 0;
+  for (
+    let i = msg.indexOf("%");
+    i !== -1 && i < msg.length - 1;
+    i = msg.indexOf("%", i + 2)
+  ) {
+    if ("sdifjoOc".includes(msg[i + 1]!)) count++;
+  }
+  return count;
+}
+
+/** An error's stack, then each `cause`'s, as Deno prints them. */
+function describeError(error: unknown): string {
+  const lines: string[] = [];
+  const seen = new Set<unknown>();
+  for (let current = error, first = true; current !== undefined; first = false) {
+    if (seen.has(current)) break;
+    seen.add(current);
+    const text = current instanceof Error
+      ? current.stack ?? `${current.name}: ${current.message}`
+      : format("%o", current);
+    lines.push(first ? text : `Caused by ${text}`);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,29 @@
+/**
+ * offlog: non-blocking file appends for Deno. An offlog server owns the files; your
+ * program hands it bytes over a Unix socket and never waits for the disk.
+ *
+ * @example
+ * ```ts ignore
+ * import { Logger, ProxyFile } from "./mod.ts";
+ *
+ * // With a server running: deno task serve
+ * await using file = await ProxyFile.open("/tmp/app.log");
+ * file.write("appended by the server\n");
+ *
+ * await using logger = await Logger.open("my app", "/tmp/myapp.log");
+ * logger.info("Hello world, params are %s %d", "foo", 7);
+ * ```
+ *
+ * @module
+ */
+
+export { ProxyFile, type ProxyFileOptions } from "./client/proxy_file.ts";
+export { LocalFile } from "./client/local_file.ts";
+export { Logger, type LoggerOptions, type LogRecord } from "./client/logger.ts";
+export { CRITICAL, DEBUG, ERROR, INFO, levelName, WARNING } from "./client/levels.ts";
+export { OfflogConnectionError, OfflogServerError } from "./client/errors.ts";
+export {
+  DEFAULT_SOCKET_PATH,
+  DEFAULT_TIMEOUT_MS,
+  MAX_RECORD_BYTES,
+} from "./protocol/constants.ts";

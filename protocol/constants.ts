@@ -1,0 +1,85 @@
+/**
+ * Constants of the offlog wire protocol, shared by the client and the server.
+ *
+ * @module
+ */
+
+/**
+ * The socket path a server listens on and a client connects to by default.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_SOCKET_PATH } from "./constants.ts";
+ * console.log(DEFAULT_SOCKET_PATH); // "/tmp/offlog.sock"
+ * ```
+ */
+export const DEFAULT_SOCKET_PATH: string = "/tmp/offlog.sock";
+
+/**
+ * Milliseconds a client waits for the server when opening and closing.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TIMEOUT_MS } from "./constants.ts";
+ * console.log(DEFAULT_TIMEOUT_MS); // 5000
+ * ```
+ */
+export const DEFAULT_TIMEOUT_MS: number = 5000;
+
+/**
+ * Longest path in bytes, NUL excluded, that a server accepts (Linux `PATH_MAX`).
+ *
+ * @example
+ * ```ts
+ * import { PATH_MAX } from "./constants.ts";
+ * console.log(PATH_MAX); // 4096
+ * ```
+ */
+export const PATH_MAX: number = 4096;
+
+/**
+ * The byte that ends the opening tokens and every server message.
+ *
+ * @example
+ * ```ts
+ * import { NUL } from "./constants.ts";
+ * console.log(NUL); // 0
+ * ```
+ */
+export const NUL: number = 0;
+
+/**
+ * The first token of an offlog/1 opening. A 0.x server takes it for a relative path
+ * and refuses it with `ValueError: not an absolute path`, which tells the client to
+ * fall back to the 0.x stream.
+ *
+ * @example
+ * ```ts
+ * import { V1_HELLO } from "./constants.ts";
+ * console.log(V1_HELLO); // "offlog/1"
+ * ```
+ */
+export const V1_HELLO: string = "offlog/1";
+
+/**
+ * Bytes of the big-endian length that precedes each offlog/1 frame.
+ *
+ * @example
+ * ```ts
+ * import { FRAME_HEADER_BYTES } from "./constants.ts";
+ * console.log(FRAME_HEADER_BYTES); // 4
+ * ```
+ */
+export const FRAME_HEADER_BYTES: number = 4;
+
+/**
+ * Largest record, and so largest frame payload, in bytes: 16 MiB. A record up to this
+ * size lands contiguous in the file however many clients write to it.
+ *
+ * @example
+ * ```ts
+ * import { MAX_RECORD_BYTES } from "./constants.ts";
+ * console.log(MAX_RECORD_BYTES); // 16777216
+ * ```
+ */
+export const MAX_RECORD_BYTES: number = 16 * 1024 * 1024;

@@ -1,0 +1,180 @@
+/**
+ * Record framing. offlog/1 sends frames: a 4-byte big-endian payload length, then
+ * the payload, a run of whole records that the server writes contiguously. A 0.x
+ * stream has no frames, so the server cuts it after the last newline instead.
+ *
+ * @module
+ */
+
+import { FRAME_HEADER_BYTES, MAX_RECORD_BYTES } from "./constants.ts";
+
+/**
+ * Writes a frame header into the first {@linkcode FRAME_HEADER_BYTES} bytes of
+ * `frame`, whose payload follows it.
+ *
+ * @param frame The whole frame, header space included.
+ *
+ * @example
+ * ```ts
+ * import { writeFrameHeader } from "./frames.ts";
+ * const frame = new Uint8Array([0, 0, 0, 0, 104, 105]);
+ * writeFrameHeader(frame);
+ * console.log(frame.subarray(0, 4)); // [0, 0, 0, 2]
+ * ```
+ */
+export function writeFrameHeader(frame: Uint8Array): void {
+  const length = frame.length - FRAME_HEADER_BYTES;
+  if (length < 0 || length > MAX_RECORD_BYTES) {
+    throw new RangeError(
+      `Cannot frame ${length} bytes: the maximum is ${MAX_RECORD_BYTES}`,
+    );
+  }
+  new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES).setUint32(0, length);
+}
+
+/**
+ * Bytes that must be written contiguously: one frame's payload, or a run of whole
+ * 0.x lines, possibly in several parts as the reads delivered them.
+ *
+ * @example
+ * ```ts
+ * import type { Unit } from "./frames.ts";
+ * const unit: Unit = { parts: [new Uint8Array([104, 105, 10])], bytes: 3 };
+ * ```
+ */
+export interface Unit {
+  /** The bytes, in order. */
+  parts: Uint8Array[];
+  /** Their total length. */
+  bytes: number;
+}
+
+/**
+ * Reassembles offlog/1 frames from the bytes of successive reads.
+ *
+ * @example
+ * ```ts
+ * import { FrameReader } from "./frames.ts";
+ * const reader = new FrameReader();
+ * const units = reader.push(new Uint8Array([0, 0, 0, 2, 104, 105, 0, 0]));
+ * console.log(units.length, reader.heldBytes); // 1 2
+ * ```
+ */
+export class FrameReader {
+  #header = new Uint8Array(FRAME_HEADER_BYTES);
+  #headerFill = 0;
+  #need = -1;
+  #parts: Uint8Array[] = [];
+  #held = 0;
+
+  /**
+   * Adds the bytes of one read.
+   *
+   * @param chunk The bytes; complete payloads refer to them, so do not reuse it.
+   * @returns The frames this chunk completed, in order.
+   * @throws {RangeError} A frame announces more than {@linkcode MAX_RECORD_BYTES}.
+   */
+  push(chunk: Uint8Array): Unit[] {
+    const units: Unit[] = [];
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.#need < 0) {
+        const take = Math.min(
+          FRAME_HEADER_BYTES - this.#headerFill,
+          chunk.length - offset,
+        );
+        this.#header.set(chunk.subarray(offset, offset + take), this.#headerFill);
+        this.#headerFill += take;
+        offset += take;
+        if (this.#headerFill < FRAME_HEADER_BYTES) break;
+        this.#headerFill = 0;
+        this.#need = new DataView(this.#header.buffer).getUint32(0);
+        if (this.#need > MAX_RECORD_BYTES) {
+          throw new RangeError(
+            `record of ${this.#need} bytes is larger than the maximum of ${MAX_RECORD_BYTES} bytes`,
+          );
+        }
+        if (this.#need === 0) {
+          this.#need = -1;
+          continue;
+        }
+      }
+      const take = Math.min(this.#need, chunk.length - offset);
+      this.#parts.push(chunk.subarray(offset, offset + take));
+      this.#held += take;
+      this.#need -= take;
+      offset += take;
+      if (this.#need === 0) {
+        units.push({ parts: this.#parts, bytes: this.#held });
+        this.#parts = [];
+        this.#held = 0;
+        this.#need = -1;
+      }
+    }
+    return units;
+  }
+
+  /** Bytes of an incomplete frame held, header included. */
+  get heldBytes(): number {
+    return this.#held + this.#headerFill;
+  }
+}
+
+const NEWLINE = 10;
+
+/**
+ * Cuts a 0.x byte stream after its last newline, so that only whole lines are
+ * written while other clients write to the same file. A line longer than
+ * {@linkcode MAX_RECORD_BYTES} is let through unfinished rather than held forever.
+ *
+ * @example
+ * ```ts
+ * import { LineReader } from "./frames.ts";
+ * const reader = new LineReader();
+ * const unit = reader.push(new TextEncoder().encode("a\nb"));
+ * console.log(unit?.bytes, reader.heldBytes); // 2 1
+ * ```
+ */
+export class LineReader {
+  #parts: Uint8Array[] = [];
+  #held = 0;
+
+  /**
+   * Adds the bytes of one read.
+   *
+   * @param chunk The bytes; the unit refers to them, so do not reuse it.
+   * @returns The whole lines now complete, or `null` when there are none.
+   */
+  push(chunk: Uint8Array): Unit | null {
+    const end = chunk.lastIndexOf(NEWLINE) + 1;
+    if (end === 0) {
+      this.#parts.push(chunk);
+      this.#held += chunk.length;
+      return this.#held > MAX_RECORD_BYTES ? this.end() : null;
+    }
+    const parts = this.#parts;
+    parts.push(end === chunk.length ? chunk : chunk.subarray(0, end));
+    const unit = { parts, bytes: this.#held + end };
+    this.#parts = end === chunk.length ? [] : [chunk.subarray(end)];
+    this.#held = chunk.length - end;
+    return unit;
+  }
+
+  /**
+   * Takes what is held when the stream ends.
+   *
+   * @returns The unfinished last line, or `null` when there is none.
+   */
+  end(): Unit | null {
+    if (this.#held === 0) return null;
+    const unit = { parts: this.#parts, bytes: this.#held };
+    this.#parts = [];
+    this.#held = 0;
+    return unit;
+  }
+
+  /** Bytes held after the last newline. */
+  get heldBytes(): number {
+    return this.#held;
+  }
+}

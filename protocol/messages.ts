@@ -1,0 +1,145 @@
+/**
+ * Messages from the server to the client: UTF-8 text, each ended by one NUL byte.
+ *
+ * @module
+ */
+
+import { NUL } from "./constants.ts";
+import { concat } from "./_bytes.ts";
+
+/** `OK`: the server opened the file for appending. */
+export const OK = "OK";
+/** `BYE`: the client half-closed and everything it sent was written. */
+export const BYE = "BYE";
+/** `ROTATED`: the file was moved or deleted and the server reopened it (0.3). */
+export const ROTATED = "ROTATED";
+/** Prefix of `ACK <n>`: the server wrote `n` payload bytes in all (offlog/1 only). */
+export const ACK_PREFIX = "ACK ";
+
+/**
+ * One message from the server, parsed.
+ *
+ * @example
+ * ```ts
+ * import { parseMessage } from "./messages.ts";
+ * const message = parseMessage("ACK 42");
+ * console.log(message.type === "ack" && message.bytes); // 42
+ * ```
+ */
+export type ServerMessage =
+  | { type: "ok" }
+  | { type: "bye" }
+  | { type: "rotated" }
+  | { type: "ack"; bytes: number }
+  | { type: "error"; name: string; message: string };
+
+const encoder = new TextEncoder();
+
+/**
+ * Encodes one server message with its closing NUL.
+ *
+ * @param text The message, e.g. `"OK"` or `"ValueError: not an absolute path"`.
+ * @returns The bytes to send.
+ *
+ * @example
+ * ```ts
+ * import { encodeMessage } from "./messages.ts";
+ * console.log(encodeMessage("OK")); // Uint8Array(3) [ 79, 75, 0 ]
+ * ```
+ */
+export function encodeMessage(text: string): Uint8Array {
+  const body = encoder.encode(text);
+  const out = new Uint8Array(body.length + 1);
+  out.set(body);
+  out[body.length] = NUL;
+  return out;
+}
+
+/**
+ * Formats an error message as the 0.x server does: `<PythonErrorName>: <message>`.
+ *
+ * @param name The Python exception class name, e.g. `"PermissionError"`.
+ * @param message What went wrong, naming the path where there is one.
+ * @returns The message text, without the NUL.
+ *
+ * @example
+ * ```ts
+ * import { formatError } from "./messages.ts";
+ * console.log(formatError("ValueError", "not an absolute path"));
+ * // "ValueError: not an absolute path"
+ * ```
+ */
+export function formatError(name: string, message: string): string {
+  return `${name}: ${message}`;
+}
+
+/**
+ * Parses the text of one message (without its NUL). Anything that is not `OK`,
+ * `BYE`, `ROTATED` or `ACK <n>` is an error, as a 0.x client takes it.
+ *
+ * @param text The message text.
+ * @returns The parsed message.
+ *
+ * @example
+ * ```ts
+ * import { parseMessage } from "./messages.ts";
+ * console.log(parseMessage("OSError: offlog server exited"));
+ * // { type: "error", name: "OSError", message: "offlog server exited" }
+ * ```
+ */
+export function parseMessage(text: string): ServerMessage {
+  if (text === OK) return { type: "ok" };
+  if (text === BYE) return { type: "bye" };
+  if (text === ROTATED) return { type: "rotated" };
+  if (text.startsWith(ACK_PREFIX)) {
+    const bytes = Number(text.slice(ACK_PREFIX.length));
+    if (Number.isSafeInteger(bytes) && bytes >= 0) return { type: "ack", bytes };
+  }
+  const colon = text.indexOf(": ");
+  if (colon > 0 && /^[A-Za-z_][A-Za-z0-9_]*$/.test(text.slice(0, colon))) {
+    return { type: "error", name: text.slice(0, colon), message: text.slice(colon + 2) };
+  }
+  return { type: "error", name: "ValueError", message: text };
+}
+
+/**
+ * Splits a byte stream from the server into messages at each NUL.
+ *
+ * @example
+ * ```ts
+ * import { MessageDecoder } from "./messages.ts";
+ * const decoder = new MessageDecoder();
+ * const bytes = new TextEncoder().encode("OK\0ACK 10\0BY");
+ * console.log(decoder.push(bytes)); // [ { type: "ok" }, { type: "ack", bytes: 10 } ]
+ * ```
+ */
+export class MessageDecoder {
+  #partial: Uint8Array[] = [];
+  #decoder = new TextDecoder();
+
+  /**
+   * Adds bytes read from the socket.
+   *
+   * @param chunk The bytes; they are not kept after the call returns.
+   * @returns The messages completed by this chunk, in order.
+   */
+  push(chunk: Uint8Array): ServerMessage[] {
+    const messages: ServerMessage[] = [];
+    let start = 0;
+    for (let end = chunk.indexOf(NUL); end !== -1; end = chunk.indexOf(NUL, start)) {
+      const piece = chunk.subarray(start, end);
+      let text: string;
+      if (this.#partial.length > 0) {
+        this.#partial.push(piece);
+        text = this.#decoder.decode(concat(this.#partial));
+        this.#partial = [];
+      } else {
+        text = this.#decoder.decode(piece);
+      }
+      messages.push(parseMessage(text));
+      start = end + 1;
+    }
+    if (start < chunk.length) this.#partial.push(chunk.slice(start));
+    return messages;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The offlog wire protocol: constants, the client's opening, record framing and the
+ * server's messages. Client and server both import it; PROTOCOL.md describes it.
+ *
+ * @example
+ * ```ts
+ * import { encodeOpening, MessageDecoder } from "./mod.ts";
+ * const opening = encodeOpening("/tmp/app.log", "offlog/1");
+ * const messages = new MessageDecoder().push(new Uint8Array([79, 75, 0]));
+ * console.log(opening.length, messages); // 22 [ { type: "ok" } ]
+ * ```
+ *
+ * @module
+ */
+
+export {
+  DEFAULT_SOCKET_PATH,
+  DEFAULT_TIMEOUT_MS,
+  FRAME_HEADER_BYTES,
+  MAX_RECORD_BYTES,
+  NUL,
+  PATH_MAX,
+  V1_HELLO,
+} from "./constants.ts";
+export {
+  ACK_PREFIX,
+  BYE,
+  encodeMessage,
+  formatError,
+  MessageDecoder,
+  OK,
+  parseMessage,
+  ROTATED,
+  type ServerMessage,
+} from "./messages.ts";
+export {
+  encodeOpening,
+  OpeningReader,
+  type OpeningResult,
+  type ProtocolVersion,
+} from "./opening.ts";
+export { FrameReader, LineReader, type Unit, writeFrameHeader } from "./frames.ts";
+export {
+  denoErrorClass,
+  NOT_ABSOLUTE,
+  pythonErrorName,
+  SERVER_EXITED,
+} from "./errors.ts";
+export { concat } from "./_bytes.ts";

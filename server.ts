@@ -1,0 +1,30 @@
+/**
+ * The offlog server: owns the files, appends what clients send over a Unix socket.
+ *
+ * Run it with Deno's permissions scoped to what it may touch:
+ *
+ * ```sh
+ * deno run --allow-read --allow-write --allow-net=unix:/tmp/offlog.sock server.ts
+ * ```
+ *
+ * or embed it:
+ *
+ * @example
+ * ```ts
+ * import { serve } from "./server.ts";
+ * const dir = await Deno.makeTempDir();
+ * await using server = await serve({ socketPath: `${dir}/offlog.sock`, quiet: true });
+ * console.log(server.socketPath);
+ * ```
+ *
+ * @module
+ */
+
+export { type OfflogServer, serve, type ServeOptions } from "./server/serve.ts";
+export { main } from "./server/cli.ts";
+export { VERSION } from "./server/version.ts";
+
+if (import.meta.main) {
+  const { main } = await import("./server/cli.ts");
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,99 @@
+/**
+ * The `offlog` server's command line: flags as in the Python offlog, signals wired
+ * to a clean shutdown.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { DEFAULT_SOCKET_PATH } from "../protocol/mod.ts";
+import { serve } from "./serve.ts";
+import { VERSION } from "./version.ts";
+
+const USAGE = "usage: offlog [-h] [--version] [-n] [-s SOCKET_FILE] [-l LOGFILE]";
+
+const HELP = `${USAGE}
+
+offlog file-append service
+
+options:
+  -h, --help            show this help message and exit
+  --version             show the version and exit
+  -n, --notify          Notify systemd when the server has started up and is
+                        listening. (Accepted; not implemented yet: see README.)
+  -s SOCKET_FILE, --socket-file SOCKET_FILE
+                        Path of the Unix socket the server binds to. Default:
+                        ${DEFAULT_SOCKET_PATH}
+  -l LOGFILE, --logfile LOGFILE
+                        Path of the (optional) log file for the offlog server
+                        itself.
+
+Deno needs --allow-read and --allow-write on the files to serve and on the socket,
+and --allow-net=unix:SOCKET_FILE for the socket.
+`;
+
+/**
+ * Runs the server with command-line arguments until SIGINT or SIGTERM.
+ *
+ * @param args The arguments, e.g. `Deno.args`.
+ * @returns The exit code: 0 after a clean shutdown, 1 when the server could not
+ * start, 2 for bad arguments.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./cli.ts";
+ * const code = await main(["--version"]); // prints "offlog 0.1.0"
+ * console.log(code); // 0
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+        notify: { type: "boolean", short: "n" },
+        "socket-file": { type: "string", short: "s", default: DEFAULT_SOCKET_PATH },
+        logfile: { type: "string", short: "l" },
+      },
+    }));
+  } catch (error) {
+    console.error(`${USAGE}\nofflog: error: ${(error as Error).message}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (values.version) {
+    console.log(`offlog ${VERSION}`);
+    return 0;
+  }
+  const controller = new AbortController();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const onSignal = () => controller.abort();
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  try {
+    const server = await serve({
+      socketPath: values["socket-file"],
+      logFile: values.logfile ?? null,
+      signal: controller.signal,
+    });
+    if (values.notify) {
+      console.error(
+        "offlog: --notify is accepted but not implemented yet: no READY=1 is sent",
+      );
+    }
+    await server.finished;
+    return 0;
+  } catch (error) {
+    console.error(`offlog: error: ${(error as Error).message}`);
+    return 1;
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * {@linkcode FileTable}: which files are open, one handle per path.
+ *
+ * @module
+ */
+
+import { SharedFile } from "./shared_file.ts";
+
+/**
+ * The server's open files. Clients of one path share one handle, opened by the first
+ * and closed when the last leaves.
+ *
+ * @example
+ * ```ts
+ * import { FileTable } from "./file_table.ts";
+ * const path = await Deno.makeTempFile();
+ * const table = new FileTable();
+ * const a = await table.acquire(path);
+ * const b = await table.acquire(path);
+ * console.log(a === b, a.clients); // true 2
+ * await table.release(a);
+ * await table.release(b);
+ * await Deno.remove(path);
+ * ```
+ */
+export class FileTable {
+  #files = new Map<string, Promise<SharedFile>>();
+
+  /**
+   * Opens `path`, or joins the handle already open for it.
+   *
+   * @param path An absolute path.
+   * @returns The shared file, its client count raised by one.
+   * @throws What opening the file throws.
+   */
+  async acquire(path: string): Promise<SharedFile> {
+    for (;;) {
+      let opening = this.#files.get(path);
+      if (opening === undefined) {
+        opening = SharedFile.open(path);
+        this.#files.set(path, opening);
+        opening.catch(() => {
+          if (this.#files.get(path) === opening) this.#files.delete(path);
+        });
+      }
+      const file = await opening;
+      if (file.closed) continue;
+      file.clients++;
+      return file;
+    }
+  }
+
+  /**
+   * Leaves a file; the last client's leaving closes it.
+   *
+   * @param file The file from {@linkcode FileTable.acquire}.
+   * @returns How many clients remain.
+   */
+  async release(file: SharedFile): Promise<number> {
+    file.clients--;
+    if (file.clients === 0) {
+      this.#files.delete(file.path);
+      await file.close();
+    }
+    return file.clients;
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * {@linkcode serve}: runs an offlog server on a Unix socket.
+ *
+ * @module
+ */
+
+import { DEFAULT_SOCKET_PATH } from "../protocol/mod.ts";
+import { INFO, WARNING } from "../client/levels.ts";
+import { Logger } from "../client/logger.ts";
+import { FileTable } from "./file_table.ts";
+import { Session } from "./session.ts";
+
+/**
+ * Options of {@linkcode serve}.
+ *
+ * @example
+ * ```ts
+ * import type { ServeOptions } from "./serve.ts";
+ * const options: ServeOptions = { socketPath: "/run/offlog.sock", logFile: null };
+ * ```
+ */
+export interface ServeOptions {
+  /**
+   * The socket to listen on.
+   * @default {"/tmp/offlog.sock"}
+   */
+  socketPath?: string;
+  /**
+   * A file for the server's own log, besides stdout; `null` for none.
+   * @default {null}
+   */
+  logFile?: string | null;
+  /** Aborting it shuts the server down, as {@linkcode OfflogServer.close} does. */
+  signal?: AbortSignal;
+  /**
+   * Print no log lines to stdout and stderr (the log file still gets them).
+   * @default {false}
+   */
+  quiet?: boolean;
+  /**
+   * Milliseconds that clients get at shutdown to finish sending before their
+   * connections are closed.
+   * @default {2000}
+   */
+  shutdownGrace?: number;
+}
+
+/**
+ * A running server.
+ *
+ * @example
+ * ```ts ignore
+ * import { serve } from "./serve.ts";
+ * await using server = await serve({ socketPath: "/tmp/test.sock" });
+ * console.log(server.socketPath);
+ * ```
+ */
+export interface OfflogServer extends AsyncDisposable {
+  /** The socket it listens on. */
+  readonly socketPath: string;
+  /** Resolves once the server has shut down and written everything. */
+  readonly finished: Promise<void>;
+  /**
+   * Shuts down: stops accepting, removes the socket file, tells every client
+   * `OSError: offlog server exited`, writes what they sent, closes the files.
+   * Safe to call twice.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an offlog server. A socket file left by a dead server is replaced; a socket
+ * on which a live server answers is not.
+ *
+ * @param options Where to listen and log, and a signal to stop.
+ * @returns The running server, once it listens.
+ * @throws {Deno.errors.AddrInUse} Another server is listening on the socket.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "./serve.ts";
+ * const dir = await Deno.makeTempDir();
+ * const server = await serve({ socketPath: `${dir}/offlog.sock`, quiet: true });
+ * await server.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
+  const socketPath = options.socketPath ?? DEFAULT_SOCKET_PATH;
+  const quiet = options.quiet ?? false;
+  const log = await Logger.open("offlog", options.logFile ?? null, {
+    localFile: true,
+    stdoutLevel: quiet ? null : INFO,
+    stderrLevel: quiet ? null : WARNING,
+  });
+  let listener: Deno.UnixListener;
+  try {
+    log.info("This is offlog server");
+    listener = await listen(socketPath, log);
+  } catch (error) {
+    log.error("Cannot listen on socket %s: %s", socketPath, error);
+    await log.close();
+    throw error;
+  }
+  log.info("Listening on socket %s", socketPath);
+
+  const context = {
+    files: new FileTable(),
+    log: (message: string, warning = false) => log.log(warning ? WARNING : INFO, message),
+  };
+  const sessions = new Set<Session>();
+  let stopping = false;
+  const accepting = (async () => {
+    let id = 0;
+    try {
+      for await (const conn of listener) {
+        log.info("Client %d connected", id);
+        const session = new Session(id++, conn, context);
+        sessions.add(session);
+        session.done.finally(() => sessions.delete(session));
+      }
+    } catch (error) {
+      if (!stopping) log.error("Stopped accepting clients: %s", error);
+    }
+  })();
+
+  const finished = Promise.withResolvers<void>();
+  let closing: Promise<void> | null = null;
+  const stop = async () => {
+    stopping = true;
+    log.info("Shutting down");
+    listener.close();
+    await accepting;
+    await removeSocket(socketPath);
+    for (const session of sessions) session.shutdown();
+    const grace = setTimeout(() => {
+      for (const session of sessions) session.abort();
+    }, options.shutdownGrace ?? 2000);
+    while (sessions.size > 0) await Promise.all([...sessions].map((s) => s.done));
+    clearTimeout(grace);
+    log.info("Exiting");
+    await log.close();
+    finished.resolve();
+  };
+  const close = () => closing ??= stop();
+  const onAbort = () => void close();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  finished.promise.then(() => options.signal?.removeEventListener("abort", onAbort));
+  if (options.signal?.aborted) void close();
+
+  return {
+    socketPath,
+    finished: finished.promise,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Listens on `path`, replacing a socket file that no live server answers on. */
+async function listen(path: string, log: Logger): Promise<Deno.UnixListener> {
+  try {
+    return Deno.listen({ transport: "unix", path });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+  }
+  let conn: Deno.UnixConn | undefined;
+  try {
+    conn = await Deno.connect({ transport: "unix", path });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.ConnectionRefused)) throw error;
+  }
+  if (conn !== undefined) {
+    conn.close();
+    throw new Deno.errors.AddrInUse(`Another offlog server is listening on "${path}"`);
+  }
+  if (!(await Deno.lstat(path)).isSocket) {
+    throw new Deno.errors.AddrInUse(
+      `Cannot listen on "${path}": it exists and is not a socket`,
+    );
+  }
+  log.warning("Replacing stale socket file %s", path);
+  await Deno.remove(path);
+  return Deno.listen({ transport: "unix", path });
+}
+
+async function removeSocket(path: string): Promise<void> {
+  try {
+    if ((await Deno.lstat(path)).isSocket) await Deno.remove(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}

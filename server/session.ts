@@ -1,0 +1,282 @@
+/**
+ * {@linkcode Session}: one client connection, from its opening to its goodbye.
+ *
+ * @module
+ */
+
+import {
+  ACK_PREFIX,
+  BYE,
+  encodeMessage,
+  formatError,
+  FrameReader,
+  LineReader,
+  NOT_ABSOLUTE,
+  OK,
+  OpeningReader,
+  type ProtocolVersion,
+  SERVER_EXITED,
+  type Unit,
+} from "../protocol/mod.ts";
+import { describeFsError } from "./_describe_error.ts";
+import type { FileTable } from "./file_table.ts";
+import { HIGH_WATER_BYTES, type Owner, type SharedFile } from "./shared_file.ts";
+
+/** Read buffer sizes: small for idle clients, grown for busy ones. */
+const MIN_READ = 4 * 1024;
+const MAX_READ = 256 * 1024;
+
+/**
+ * What a session needs from its server.
+ *
+ * @example
+ * ```ts
+ * import type { SessionContext } from "./session.ts";
+ * import { FileTable } from "./file_table.ts";
+ * const context: SessionContext = { files: new FileTable(), log: console.log };
+ * ```
+ */
+export interface SessionContext {
+  /** The open files. */
+  files: FileTable;
+  /** Writes one line of the server's log at INFO (or WARNING). */
+  log: (message: string, warning?: boolean) => void;
+}
+
+/**
+ * One client: reads its opening, opens its file, appends its records, and says
+ * goodbye once they are written. Refusals go back as `<Name>: <message>` and NUL.
+ *
+ * @example
+ * ```ts ignore
+ * import { Session } from "./session.ts";
+ * import { FileTable } from "./file_table.ts";
+ * const listener = Deno.listen({ transport: "unix", path: "/tmp/example.sock" });
+ * const conn = await listener.accept();
+ * await new Session(0, conn, { files: new FileTable(), log: console.log }).done;
+ * ```
+ */
+export class Session implements Owner {
+  /** The client's number in the server's log. */
+  readonly id: number;
+  /** Resolves once the connection is finished and closed. */
+  readonly done: Promise<void>;
+  /** Set once a write of this client's data failed. */
+  failed = false;
+
+  #conn: Deno.UnixConn;
+  #context: SessionContext;
+  #file: SharedFile | null = null;
+  #version: ProtocolVersion = "0.x";
+  #received = 0;
+  #written = 0;
+  #whenWritten: (() => void) | null = null;
+  #outbox: Promise<void> = Promise.resolve();
+  #ackQueued = false;
+  #closed = false;
+  #stopping = false;
+
+  /**
+   * Starts serving `conn`.
+   *
+   * @param id The client's number.
+   * @param conn The accepted connection; the session closes it.
+   * @param context The server's file table and log.
+   */
+  constructor(id: number, conn: Deno.UnixConn, context: SessionContext) {
+    this.id = id;
+    this.#conn = conn;
+    this.#context = context;
+    this.done = this.#run();
+  }
+
+  /**
+   * Tells the client that the server exits; it is read to its end (or until
+   * {@linkcode Session.abort}), and what it sent is written.
+   */
+  shutdown(): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    if (this.#file === null) this.#close();
+    else this.#send(SERVER_EXITED);
+  }
+
+  /** Stops reading from the client at once; what was read is still written. */
+  abort(): void {
+    this.#close();
+  }
+
+  /** {@inheritDoc Owner.onWritten} */
+  onWritten(bytes: number): void {
+    this.#written += bytes;
+    if (this.#version === "offlog/1" && !this.#ackQueued) {
+      this.#ackQueued = true;
+      this.#outbox = this.#outbox.then(() => {
+        this.#ackQueued = false;
+        return this.#write(encodeMessage(ACK_PREFIX + this.#written));
+      });
+    }
+    if (this.#written >= this.#received) this.#whenWritten?.();
+  }
+
+  /** {@inheritDoc Owner.onWriteError} */
+  onWriteError(error: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    const message = describeFsError(error, this.#file?.path ?? "");
+    this.#context.log(`Client ${this.id} write failed: ${message}`, true);
+    this.#send(message);
+    this.#outbox.then(() => this.#close());
+    this.#whenWritten?.();
+  }
+
+  async #run(): Promise<void> {
+    try {
+      const opened = await this.#open();
+      if (opened !== null) await this.#serve(opened.rest);
+    } catch (error) {
+      this.#context.log(`Client ${this.id} failed: ${error}`, true);
+    } finally {
+      await this.#outbox;
+      this.#close();
+      if (this.#file !== null) {
+        const file = this.#file;
+        const remaining = await this.#context.files.release(file);
+        this.#context.log(
+          `Client ${this.id} done (remaining: ${remaining}) with ${file.path}`,
+        );
+        if (remaining === 0) this.#context.log(`Closed ${file.path}`);
+      }
+    }
+  }
+
+  /** Reads the opening and opens the file; `null` when the client was refused. */
+  async #open(): Promise<{ rest: Uint8Array } | null> {
+    const reader = new OpeningReader();
+    for (;;) {
+      const chunk = await this.#read(MIN_READ);
+      if (chunk === null) {
+        this.#context.log(`Client ${this.id} disconnected`);
+        return null;
+      }
+      const result = reader.push(chunk);
+      if (result.state === "more") continue;
+      if (result.state === "refused") {
+        return this.#refuse(formatError(result.name, result.message), "");
+      }
+      this.#version = result.version;
+      let path: string;
+      try {
+        path = new TextDecoder("utf-8", { fatal: true }).decode(result.path);
+      } catch {
+        return this.#refuse(formatError("ValueError", "path is not valid UTF-8"), "");
+      }
+      if (!path.startsWith("/")) {
+        return this.#refuse(formatError("ValueError", NOT_ABSOLUTE), ` for ${path}`);
+      }
+      try {
+        this.#file = await this.#context.files.acquire(path);
+      } catch (error) {
+        return this.#refuse(describeFsError(error, path), ` for ${path}`);
+      }
+      this.#context.log(`Client ${this.id} access confirmed for ${path}`);
+      this.#context.log(
+        `New client ${this.id} (total: ${this.#file.clients}) for ${path}`,
+      );
+      this.#send(OK);
+      return { rest: result.rest };
+    }
+  }
+
+  #refuse(message: string, where: string): null {
+    this.#context.log(`Client ${this.id} access denied${where}: ${message}`, true);
+    this.#send(message);
+    return null;
+  }
+
+  async #serve(rest: Uint8Array): Promise<void> {
+    const file = this.#file!;
+    const frames = this.#version === "offlog/1" ? new FrameReader() : null;
+    const lines = frames === null ? new LineReader() : null;
+    const accept = (unit: Unit | null) => {
+      if (unit === null || this.failed) return;
+      this.#received += unit.bytes;
+      file.enqueue(this, unit);
+    };
+    let chunk: Uint8Array | null = rest;
+    let size = MIN_READ;
+    try {
+      while (chunk !== null && !this.failed) {
+        if (chunk.length > 0) {
+          if (frames !== null) { for (const unit of frames.push(chunk)) accept(unit); }
+          else accept(lines!.push(chunk));
+          if (file.backlog >= HIGH_WATER_BYTES) await file.belowHighWater();
+        }
+        chunk = await this.#read(size);
+        if (chunk !== null) {
+          if (chunk.length === size && size < MAX_READ) size *= 2;
+          else if (chunk.length < size / 8 && size > MIN_READ) size /= 2;
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      const message = formatError("ValueError", error.message);
+      this.#context.log(`Client ${this.id} refused: ${message}`, true);
+      this.#send(message);
+      this.failed = true;
+    }
+    if (this.failed) return;
+    if (lines !== null) accept(lines.end());
+    const dropped = frames?.heldBytes ?? 0;
+    this.#context.log(
+      dropped > 0
+        ? `Client ${this.id} disconnected with an unfinished record (${dropped} bytes dropped)`
+        : `Client ${this.id} disconnected`,
+    );
+    if (this.#written < this.#received && !this.failed) {
+      await new Promise<void>((resolve) => this.#whenWritten = resolve);
+    }
+    if (!this.failed && !this.#stopping) this.#send(BYE);
+  }
+
+  /** Reads once into a new buffer; `null` at the end or once the session is closed. */
+  async #read(size: number): Promise<Uint8Array | null> {
+    if (this.#closed) return null;
+    const buffer = new Uint8Array(size);
+    let n: number | null;
+    try {
+      n = await this.#conn.read(buffer);
+    } catch (error) {
+      if (this.#closed || error instanceof Deno.errors.ConnectionReset) return null;
+      throw error;
+    }
+    if (n === null) return null;
+    return n < size / 4 ? buffer.slice(0, n) : buffer.subarray(0, n);
+  }
+
+  #send(text: string): void {
+    const bytes = encodeMessage(text);
+    this.#outbox = this.#outbox.then(() => this.#write(bytes));
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    if (this.#closed) return;
+    try {
+      for (let offset = 0; offset < bytes.length;) {
+        offset += await this.#conn.write(bytes.subarray(offset));
+      }
+    } catch {
+      // The client is gone; what it sent is still written.
+    }
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // closed already
+    }
+  }
+}

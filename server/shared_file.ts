@@ -1,0 +1,164 @@
+/**
+ * {@linkcode SharedFile}: one open handle per path, shared by all its clients, and
+ * the write loop that appends their records in order without ever splitting one.
+ *
+ * @module
+ */
+
+import { concat, type Unit } from "../protocol/mod.ts";
+
+/** Bytes of one coalesced file write at most (one unit may be larger). */
+const MAX_WRITE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Queued bytes per file above which its clients' sockets are not read until the
+ * disk catches up: the server's memory stays bounded and the clients queue instead.
+ */
+export const HIGH_WATER_BYTES: number = 64 * 1024 * 1024;
+
+/**
+ * The client a unit came from, told when its bytes are written or failed.
+ *
+ * @example
+ * ```ts
+ * import type { Owner } from "./shared_file.ts";
+ * const owner: Owner = { failed: false, onWritten() {}, onWriteError() {} };
+ * ```
+ */
+export interface Owner {
+  /** Set once a write of this owner's data failed; its later units are skipped. */
+  readonly failed: boolean;
+  /** `bytes` more of this owner's data are in the file. */
+  onWritten(bytes: number): void;
+  /** Appending this owner's data failed. */
+  onWriteError(error: unknown): void;
+}
+
+interface Entry {
+  owner: Owner;
+  unit: Unit;
+}
+
+/**
+ * A file open for appending. Units queue while a write is in flight and go out
+ * together in the next one, so each write is large and each unit contiguous.
+ *
+ * @example
+ * ```ts
+ * import { SharedFile } from "./shared_file.ts";
+ * const path = await Deno.makeTempFile();
+ * const file = await SharedFile.open(path);
+ * file.enqueue({ failed: false, onWritten() {}, onWriteError() {} }, {
+ *   parts: [new TextEncoder().encode("hi\n")],
+ *   bytes: 3,
+ * });
+ * await file.close();
+ * console.log(await Deno.readTextFile(path)); // "hi\n"
+ * await Deno.remove(path);
+ * ```
+ */
+export class SharedFile {
+  /** The path as clients gave it. */
+  readonly path: string;
+  /** Clients using the file; kept by the file table. */
+  clients = 0;
+  /** Set when the file is closing: the table opens a new one for later clients. */
+  closed = false;
+  #file: Deno.FsFile;
+  #queue: Entry[] = [];
+  #backlog = 0;
+  #writing: Promise<void> | null = null;
+  #belowHighWater: (() => void)[] = [];
+
+  private constructor(path: string, file: Deno.FsFile) {
+    this.path = path;
+    this.#file = file;
+  }
+
+  /**
+   * Opens `path` for appending, creating it if needed.
+   *
+   * @param path An absolute path.
+   * @returns The file.
+   * @throws What `Deno.open` throws.
+   */
+  static async open(path: string): Promise<SharedFile> {
+    return new SharedFile(path, await Deno.open(path, { append: true, create: true }));
+  }
+
+  /**
+   * Queues a unit for appending.
+   *
+   * @param owner Who sent it.
+   * @param unit Bytes that must land contiguously.
+   */
+  enqueue(owner: Owner, unit: Unit): void {
+    this.#queue.push({ owner, unit });
+    this.#backlog += unit.bytes;
+    this.#writing ??= this.#drain();
+  }
+
+  /** Bytes queued or being written. */
+  get backlog(): number {
+    return this.#backlog;
+  }
+
+  /**
+   * Resolves once the backlog is below half of {@linkcode HIGH_WATER_BYTES}.
+   *
+   * @returns A promise that resolves once reading may go on.
+   */
+  belowHighWater(): Promise<void> {
+    if (this.#backlog < HIGH_WATER_BYTES / 2) return Promise.resolve();
+    return new Promise((resolve) => this.#belowHighWater.push(resolve));
+  }
+
+  /**
+   * Writes what is queued and closes the handle.
+   *
+   * @returns A promise that resolves once the file is closed.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.#writing !== null) await this.#writing;
+    this.#file.close();
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      let count = 0;
+      let bytes = 0;
+      while (
+        count < this.#queue.length &&
+        (count === 0 || bytes + this.#queue[count]!.unit.bytes <= MAX_WRITE_BYTES)
+      ) {
+        bytes += this.#queue[count]!.unit.bytes;
+        count++;
+      }
+      const batch = this.#queue.splice(0, count);
+      const parts: Uint8Array[] = [];
+      const owners = new Map<Owner, number>();
+      for (const { owner, unit } of batch) {
+        if (owner.failed) continue;
+        for (const part of unit.parts) parts.push(part);
+        owners.set(owner, (owners.get(owner) ?? 0) + unit.bytes);
+      }
+      try {
+        if (parts.length > 0) {
+          const data = concat(parts);
+          for (let offset = 0; offset < data.length;) {
+            offset += await this.#file.write(data.subarray(offset));
+          }
+        }
+        for (const [owner, written] of owners) owner.onWritten(written);
+      } catch (error) {
+        for (const owner of owners.keys()) owner.onWriteError(error);
+      }
+      this.#backlog -= bytes;
+      if (this.#backlog < HIGH_WATER_BYTES / 2 && this.#belowHighWater.length > 0) {
+        for (const resolve of this.#belowHighWater.splice(0)) resolve();
+      }
+    }
+    this.#writing = null;
+  }
+}
