@@ -22,6 +22,7 @@ export { LocalFile } from "./client/local_file.ts";
 export { Logger, type LoggerOptions, type LogRecord } from "./client/logger.ts";
 export { CRITICAL, DEBUG, ERROR, INFO, levelName, WARNING } from "./client/levels.ts";
 export { OfflogConnectionError, OfflogServerError } from "./client/errors.ts";
+export type { ProtocolVersion } from "./protocol/opening.ts";
 export {
   DEFAULT_SOCKET_PATH,
   DEFAULT_TIMEOUT_MS,

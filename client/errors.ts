@@ -23,6 +23,8 @@ export class OfflogServerError extends Error {
   readonly serverName: string;
 
   /**
+   * Makes the error from the server's name and message.
+   *
    * @param serverName The server's error name.
    * @param message The server's message.
    * @param options The error's `cause`.
@@ -54,6 +56,8 @@ export class OfflogConnectionError extends Error {
   readonly unsentBytes: number;
 
   /**
+   * Makes the error.
+   *
    * @param message What happened.
    * @param options The socket path, the unsent amount and the cause.
    */

@@ -43,7 +43,7 @@ export interface ProxyFileOptions {
 }
 
 /** UTF-16 units (or bytes) per frame the pump sends: large writes, few syscalls. */
-const BATCH_UNITS = 256 * 1024;
+const BATCH_UNITS = 1024 * 1024;
 /** Strings shorter than this cannot exceed the maximum record size. */
 const SAFE_UNITS = Math.floor(MAX_RECORD_BYTES / 3);
 

@@ -24,7 +24,18 @@ import { HIGH_WATER_BYTES, type Owner, type SharedFile } from "./shared_file.ts"
 
 /** Read buffer sizes: small for idle clients, grown for busy ones. */
 const MIN_READ = 4 * 1024;
-const MAX_READ = 256 * 1024;
+const MAX_READ = 1024 * 1024;
+
+/**
+ * Sizes the next read to the traffic: a full read doubles it, a partial one (the
+ * socket was drained) shrinks it to fit, so an idle client's pending read is small.
+ */
+function nextReadSize(size: number, got: number): number {
+  if (got === size) return Math.min(size * 2, MAX_READ);
+  let next = MIN_READ;
+  while (next < got * 2 && next < MAX_READ) next *= 2;
+  return next;
+}
 
 /**
  * What a session needs from its server.
@@ -213,10 +224,7 @@ export class Session implements Owner {
           if (file.backlog >= HIGH_WATER_BYTES) await file.belowHighWater();
         }
         chunk = await this.#read(size);
-        if (chunk !== null) {
-          if (chunk.length === size && size < MAX_READ) size *= 2;
-          else if (chunk.length < size / 8 && size > MIN_READ) size /= 2;
-        }
+        if (chunk !== null) size = nextReadSize(size, chunk.length);
       }
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
