@@ -17,11 +17,19 @@
  * @module
  */
 
-export { ProxyFile, type ProxyFileOptions } from "./client/proxy_file.ts";
+export {
+  type OverflowPolicy,
+  ProxyFile,
+  type ProxyFileOptions,
+} from "./client/proxy_file.ts";
 export { LocalFile } from "./client/local_file.ts";
 export { Logger, type LoggerOptions, type LogRecord } from "./client/logger.ts";
 export { CRITICAL, DEBUG, ERROR, INFO, levelName, WARNING } from "./client/levels.ts";
-export { OfflogConnectionError, OfflogServerError } from "./client/errors.ts";
+export {
+  OfflogConnectionError,
+  OfflogServerError,
+  QueueFullError,
+} from "./client/errors.ts";
 export type { ProtocolVersion } from "./protocol/opening.ts";
 export {
   DEFAULT_SOCKET_PATH,

@@ -73,6 +73,40 @@ export class OfflogConnectionError extends Error {
 }
 
 /**
+ * A `write()` found the queue full (`maxPendingBytes`) with the `"error"` overflow
+ * policy. The record was not queued.
+ *
+ * @example
+ * ```ts
+ * import { QueueFullError } from "./errors.ts";
+ * const error = new QueueFullError("Queue full", { pendingSize: 10, maxPendingBytes: 8 });
+ * console.log(error instanceof RangeError); // true
+ * ```
+ */
+export class QueueFullError extends RangeError {
+  /** What was queued. */
+  readonly pendingSize: number;
+  /** The bound. */
+  readonly maxPendingBytes: number;
+
+  /**
+   * Makes the error.
+   *
+   * @param message What happened.
+   * @param options What was queued and the bound.
+   */
+  constructor(
+    message: string,
+    options: { pendingSize: number; maxPendingBytes: number },
+  ) {
+    super(message);
+    this.name = "QueueFullError";
+    this.pendingSize = options.pendingSize;
+    this.maxPendingBytes = options.maxPendingBytes;
+  }
+}
+
+/**
  * Turns a server's error message into the error a client throws: the Deno error
  * class where one fits (`PermissionError` is `Deno.errors.PermissionDenied`,
  * `FileNotFoundError` is `Deno.errors.NotFound`, ...), with an

@@ -130,6 +130,23 @@ export class PendingBytes {
   }
 
   /**
+   * Drops the record at the head.
+   *
+   * @returns Its size, 0 when the queue is empty.
+   */
+  shift(): number {
+    if (this.#head === this.#items.length) return 0;
+    const item = this.#items[this.#head]!;
+    this.#items[this.#head++] = "";
+    this.#units -= item.length;
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    }
+    return item.length;
+  }
+
+  /**
    * Empties the queue.
    *
    * @returns How many records and units were dropped.

@@ -11,13 +11,27 @@ import {
   FRAME_HEADER_BYTES,
   MAX_RECORD_BYTES,
   type ProtocolVersion,
+  SERVER_EXITED,
   type ServerMessage,
   writeFrameHeader,
 } from "../protocol/mod.ts";
 import { handshake } from "./_handshake.ts";
-import { OfflogConnectionError, serverError } from "./errors.ts";
+import { Link } from "./_link.ts";
+import { OfflogConnectionError, QueueFullError, serverError } from "./errors.ts";
 import { PendingBytes } from "./pending_bytes.ts";
 import { register, unregister } from "./_registry.ts";
+
+/**
+ * What `write()` does when the queue would pass `maxPendingBytes`: throw a
+ * {@linkcode QueueFullError}, drop the new record, or drop the oldest queued records.
+ *
+ * @example
+ * ```ts
+ * import type { OverflowPolicy } from "./proxy_file.ts";
+ * const policy: OverflowPolicy = "drop-oldest";
+ * ```
+ */
+export type OverflowPolicy = "error" | "drop-newest" | "drop-oldest";
 
 /**
  * Options of {@linkcode ProxyFile.open}.
@@ -25,7 +39,7 @@ import { register, unregister } from "./_registry.ts";
  * @example
  * ```ts
  * import type { ProxyFileOptions } from "./proxy_file.ts";
- * const options: ProxyFileOptions = { socketPath: "/run/offlog.sock", timeout: 2000 };
+ * const options: ProxyFileOptions = { socketPath: "/run/offlog.sock", reconnect: true };
  * ```
  */
 export interface ProxyFileOptions {
@@ -40,18 +54,46 @@ export interface ProxyFileOptions {
    * @default {5000}
    */
   timeout?: number;
+  /**
+   * Most bytes (UTF-16 units for strings) the queue may hold; unbounded by default, as
+   * in the Python offlog.
+   * @default {Infinity}
+   */
+  maxPendingBytes?: number;
+  /**
+   * What to do when a write would pass `maxPendingBytes`.
+   * @default {"drop-newest"}
+   */
+  overflow?: OverflowPolicy;
+  /**
+   * Keep queuing while the server is gone, reconnect with backoff, and resend what the
+   * server had not acknowledged (offlog/1 only). Without it, losing the server is an
+   * error thrown from the next `write()`.
+   * @default {false}
+   */
+  reconnect?: boolean;
+  /** Called when the server says the file was moved or deleted and reopened. */
+  onRotated?: () => void;
 }
 
 /** UTF-16 units (or bytes) per frame the pump sends: large writes, few syscalls. */
 const BATCH_UNITS = 1024 * 1024;
 /** Strings shorter than this cannot exceed the maximum record size. */
 const SAFE_UNITS = Math.floor(MAX_RECORD_BYTES / 3);
+/** Reconnect backoff, ms. */
+const FIRST_RETRY = 50;
+const LAST_RETRY = 5000;
 
 interface Waiter {
   seq: number;
   target: number;
   resolve: () => void;
   reject: (error: Error) => void;
+}
+
+interface Sent {
+  end: number;
+  payload: Uint8Array;
 }
 
 /**
@@ -79,25 +121,34 @@ export class ProxyFile implements AsyncDisposable {
   readonly path: string;
   /** The server's socket. */
   readonly socketPath: string;
-  /** The protocol spoken: `"offlog/1"`, or `"0.x"` with a 0.x server. */
-  readonly protocol: ProtocolVersion;
 
-  #conn: Deno.UnixConn;
   #timeout: number;
-  #header: number;
+  #maxPending: number;
+  #overflow: OverflowPolicy;
+  #reconnect: boolean;
+  #onRotated: (() => void) | undefined;
+  #version: ProtocolVersion;
+  #link: Link | null;
   #queue = new PendingBytes();
   #pumping = false;
   #pumpDone: Promise<void> = Promise.resolve();
-  #reader: Promise<void>;
   #error: Error | null = null;
   #errorThrown = false;
   #closing: Promise<void> | null = null;
-  #gotBye = false;
-  #onBye: (() => void) | null = null;
+  #closed = false;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryDelay = FIRST_RETRY;
+  // Records: written, and sent or dropped. Payload bytes: taken for sending, in the
+  // socket, and acknowledged, counted across reconnections.
   #written = 0;
-  #sentRecords = 0;
-  #sentBytes = 0;
-  #ackedBytes = 0;
+  #doneRecords = 0;
+  #sent = 0;
+  #handed = 0;
+  #acked = 0;
+  #unacked: Sent[] = [];
+  #resend: Sent[] = [];
+  #droppedRecords = 0;
+  #droppedSize = 0;
   #waiters: Waiter[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -105,16 +156,18 @@ export class ProxyFile implements AsyncDisposable {
     path: string,
     socketPath: string,
     timeout: number,
+    options: ProxyFileOptions,
     opened: Awaited<ReturnType<typeof handshake>>,
   ) {
     this.path = path;
     this.socketPath = socketPath;
-    this.protocol = opened.version;
     this.#timeout = timeout;
-    this.#header = opened.version === "offlog/1" ? FRAME_HEADER_BYTES : 0;
-    this.#conn = opened.conn;
-    this.#conn.unref();
-    this.#reader = this.#read(opened);
+    this.#maxPending = options.maxPendingBytes ?? Number.POSITIVE_INFINITY;
+    this.#overflow = options.overflow ?? "drop-newest";
+    this.#reconnect = options.reconnect ?? false;
+    this.#onRotated = options.onRotated;
+    this.#version = opened.version;
+    this.#link = new Link(opened, 0, this.#events);
     register(this);
   }
 
@@ -122,7 +175,7 @@ export class ProxyFile implements AsyncDisposable {
    * Asks the server to open `path` for appending and waits for its answer.
    *
    * @param path The file; a relative path is resolved against the working directory.
-   * @param options The socket path and the timeout.
+   * @param options The socket path, the timeout, queue bounds and reconnection.
    * @returns The open file.
    * @throws {Deno.errors.PermissionDenied} The server may not write the file (also
    * `NotFound`, `IsADirectory`, ... as the server reports; the server's own error is
@@ -151,9 +204,13 @@ export class ProxyFile implements AsyncDisposable {
         `Cannot open "${path}": timeout must be a positive number of ms`,
       );
     }
+    const max = options.maxPendingBytes;
+    if (max !== undefined && !(max >= 0)) {
+      throw new RangeError(`Cannot open "${path}": maxPendingBytes must not be negative`);
+    }
     const absolute = path.startsWith("/") ? path : resolveRelative(path);
     const opened = await handshake(socketPath, absolute, timeout);
-    return new ProxyFile(absolute, socketPath, timeout, opened);
+    return new ProxyFile(absolute, socketPath, timeout, options, opened);
   }
 
   /**
@@ -163,6 +220,7 @@ export class ProxyFile implements AsyncDisposable {
    * @throws The error the server reported, or {@linkcode OfflogConnectionError}.
    * @throws {Deno.errors.BadResource} The file was closed.
    * @throws {RangeError} The record is larger than the maximum record size (16 MiB).
+   * @throws {QueueFullError} The queue is full and `overflow` is `"error"`.
    *
    * @example
    * ```ts ignore
@@ -193,12 +251,14 @@ export class ProxyFile implements AsyncDisposable {
       const bytes = new TextEncoder().encode(data).length;
       if (bytes > MAX_RECORD_BYTES) throw this.#tooLarge(bytes);
     }
+    if (
+      this.#queue.size + data.length > this.#maxPending && !this.#makeRoom(data.length)
+    ) {
+      return;
+    }
     this.#queue.push(data);
     this.#written++;
-    if (!this.#pumping) {
-      this.#pumping = true;
-      this.#pumpDone = this.#pump();
-    }
+    if (!this.#pumping) this.#startPump();
   }
 
   /**
@@ -225,7 +285,7 @@ export class ProxyFile implements AsyncDisposable {
     }
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { seq: this.#written, target: -1, resolve, reject };
-      if (this.#sentRecords >= waiter.seq) waiter.target = this.#sentBytes;
+      if (this.#doneRecords >= waiter.seq) waiter.target = this.#sent;
       if (!this.#settle(waiter)) {
         this.#waiters.push(waiter);
         this.#watch();
@@ -288,6 +348,16 @@ export class ProxyFile implements AsyncDisposable {
     });
   }
 
+  /** The protocol spoken: `"offlog/1"`, or `"0.x"` with a 0.x server. */
+  get protocol(): ProtocolVersion {
+    return this.#version;
+  }
+
+  /** Whether a connection to the server is up (false while reconnecting). */
+  get connected(): boolean {
+    return this.#link !== null;
+  }
+
   /** Records written but not yet sent to the server. */
   get pendingRecords(): number {
     return this.#queue.records;
@@ -298,66 +368,170 @@ export class ProxyFile implements AsyncDisposable {
     return this.#queue.size;
   }
 
+  /** Records dropped so far because the queue was full. */
+  get droppedRecords(): number {
+    return this.#droppedRecords;
+  }
+
+  /** Size of the records dropped so far (bytes, or UTF-16 units for strings). */
+  get droppedSize(): number {
+    return this.#droppedSize;
+  }
+
+  /** Applies the overflow policy; `true` when the new record may be queued. */
+  #makeRoom(size: number): boolean {
+    if (this.#overflow === "error") {
+      throw new QueueFullError(
+        `Cannot write to "${this.path}": ${this.#queue.size} bytes are queued and ` +
+          `maxPendingBytes is ${this.#maxPending}`,
+        { pendingSize: this.#queue.size, maxPendingBytes: this.#maxPending },
+      );
+    }
+    if (this.#overflow === "drop-oldest" && size <= this.#maxPending) {
+      while (this.#queue.size + size > this.#maxPending && this.#queue.records > 0) {
+        this.#droppedSize += this.#queue.shift();
+        this.#droppedRecords++;
+        this.#doneRecords++;
+      }
+      return true;
+    }
+    this.#droppedRecords++;
+    this.#droppedSize += size;
+    return false;
+  }
+
+  #startPump(): void {
+    this.#pumping = true;
+    this.#pumpDone = this.#pump();
+  }
+
   async #pump(): Promise<void> {
     await null; // let the rest of this turn's writes join the first batch
-    const conn = this.#conn;
+    const link = this.#link;
+    if (link === null) {
+      this.#pumping = false;
+      return;
+    }
+    const header = link.version === "offlog/1" ? FRAME_HEADER_BYTES : 0;
     try {
-      while (this.#queue.records > 0 && this.#error === null) {
-        const batch = this.#queue.take(BATCH_UNITS, this.#header);
-        if (this.#header > 0) writeFrameHeader(batch.bytes);
-        for (let offset = 0; offset < batch.bytes.length;) {
-          offset += await conn.write(batch.bytes.subarray(offset));
+      while (this.#error === null && !link.exiting && link === this.#link) {
+        let frame: Uint8Array;
+        let end: number;
+        const again = this.#resend.shift();
+        if (again !== undefined) {
+          frame = new Uint8Array(header + again.payload.length);
+          frame.set(again.payload, header);
+          end = again.end;
+        } else {
+          if (this.#queue.records === 0) break;
+          const batch = this.#queue.take(BATCH_UNITS, header);
+          frame = batch.bytes;
+          this.#doneRecords += batch.records;
+          this.#sent += frame.length - header;
+          end = this.#sent;
+          if (this.#reconnect && header > 0) {
+            this.#unacked.push({ end, payload: frame.slice(header) });
+          }
         }
-        this.#sentRecords += batch.records;
-        this.#sentBytes += batch.bytes.length - this.#header;
+        if (header > 0) writeFrameHeader(frame);
+        await link.send(frame);
+        this.#handed = end;
         this.#progress();
       }
     } catch (cause) {
-      // The server closes after saying why; its message is read by #read.
-      await this.#reader;
-      this.#fail(this.#lost("sending", cause));
+      // The server closes after saying why; #events.onEnd reads the reason first.
+      await link.done;
+      this.#lose(link, cause);
     } finally {
       this.#pumping = false;
     }
+    if (link.exiting && this.#link === link) await link.closeWrite();
   }
 
-  async #read(opened: Awaited<ReturnType<typeof handshake>>): Promise<void> {
-    for (const message of opened.messages) this.#onMessage(message);
-    const buffer = new Uint8Array(1024);
-    let cause: unknown;
-    try {
-      for (;;) {
-        const n = await this.#conn.read(buffer);
-        if (n === null) break;
-        for (const message of opened.decoder.push(buffer.subarray(0, n))) {
-          this.#onMessage(message);
-        }
-      }
-    } catch (error) {
-      cause = error;
-    }
-    if (!this.#gotBye) this.#fail(this.#lost("reading", cause));
-    this.#onBye?.();
-  }
-
-  #onMessage(message: ServerMessage): void {
-    switch (message.type) {
-      case "ack":
-        this.#ackedBytes = message.bytes;
+  #events = {
+    onMessage: (link: Link, message: ServerMessage): void => {
+      if (message.type === "ack") {
+        const acked = link.base + message.bytes;
+        if (acked <= this.#acked) return;
+        this.#acked = acked;
+        let done = 0;
+        while (done < this.#unacked.length && this.#unacked[done]!.end <= acked) done++;
+        if (done > 0) this.#unacked.splice(0, done);
         this.#progress();
-        break;
-      case "bye":
-        this.#gotBye = true;
-        this.#onBye?.();
-        break;
-      case "error":
+      } else if (message.type === "rotated") {
+        this.#onRotated?.();
+      } else if (message.type === "error") {
+        const text = `${message.name}: ${message.message}`;
+        if (this.#reconnect && text === SERVER_EXITED) {
+          // Stop sending; the server writes what it read, acknowledges it and closes.
+          link.exiting = true;
+          if (!this.#pumping) void link.closeWrite();
+          return;
+        }
         this.#fail(serverError(message.name, message.message));
-        // Stop sending but let the server read to the end of what was sent.
-        this.#pumpDone.then(() => this.#conn.closeWrite()).catch(() => {});
-        break;
-      default:
-        break;
+        link.exiting = true;
+        if (!this.#pumping) void link.closeWrite();
+      }
+    },
+    onEnd: (link: Link, cause: unknown): void => {
+      if (!link.gotBye) this.#lose(link, cause);
+    },
+  };
+
+  /** The connection is gone: reconnect, or fail. */
+  #lose(link: Link, cause: unknown): void {
+    if (link !== this.#link) return;
+    this.#link = null;
+    link.close();
+    if (this.#error !== null) return;
+    if (this.#reconnect && !this.#closed) {
+      this.#scheduleReconnect();
+      return;
     }
+    const unsent = this.#queue.size + (this.#sent - this.#acked);
+    this.#fail(
+      new OfflogConnectionError(
+        `Lost the connection to the offlog server at "${this.socketPath}" for ` +
+          `"${this.path}": ${unsent} bytes not confirmed written`,
+        { socketPath: this.socketPath, unsentBytes: unsent, cause },
+      ),
+    );
+  }
+
+  #scheduleReconnect(): void {
+    this.#retryTimer = setTimeout(() => void this.#reconnectNow(), this.#retryDelay);
+    Deno.unrefTimer(this.#retryTimer);
+    this.#retryDelay = Math.min(this.#retryDelay * 2, LAST_RETRY);
+  }
+
+  async #reconnectNow(): Promise<void> {
+    this.#retryTimer = undefined;
+    if (this.#closed || this.#error !== null) return;
+    let opened;
+    try {
+      opened = await handshake(this.socketPath, this.path, this.#timeout);
+    } catch (error) {
+      if (this.#closed) return;
+      if (
+        error instanceof OfflogConnectionError || error instanceof Deno.errors.TimedOut
+      ) {
+        this.#scheduleReconnect();
+      } else {
+        this.#fail(error as Error);
+      }
+      return;
+    }
+    if (this.#closed) {
+      opened.conn.close();
+      return;
+    }
+    this.#retryDelay = FIRST_RETRY;
+    this.#version = opened.version;
+    this.#resend = [...this.#unacked];
+    this.#link = new Link(opened, this.#acked, this.#events);
+    if (this.#waiters.length > 0) this.#link.hold();
+    await this.#pumpDone;
+    if (!this.#pumping) this.#startPump();
   }
 
   #fail(error: Error): void {
@@ -368,15 +542,6 @@ export class ProxyFile implements AsyncDisposable {
     this.#unwatch();
   }
 
-  #lost(doing: string, cause: unknown): OfflogConnectionError {
-    const unsent = this.#queue.size;
-    return new OfflogConnectionError(
-      `Lost the connection to the offlog server at "${this.socketPath}" while ${doing} ` +
-        `for "${this.path}": ${unsent} bytes not sent`,
-      { socketPath: this.socketPath, unsentBytes: unsent, cause },
-    );
-  }
-
   #tooLarge(bytes: number): RangeError {
     return new RangeError(
       `Cannot write to "${this.path}": a record of ${bytes} bytes is larger than the ` +
@@ -384,10 +549,11 @@ export class ProxyFile implements AsyncDisposable {
     );
   }
 
-  /** Resolves a waiter whose data is written (v1) or sent (0.x). */
+  /** Resolves a waiter whose data is written (offlog/1) or in the socket (0.x). */
   #settle(waiter: Waiter): boolean {
     if (waiter.target < 0) return false;
-    if (this.#header > 0 && this.#ackedBytes < waiter.target) return false;
+    const done = this.#version === "offlog/1" ? this.#acked : this.#handed;
+    if (done < waiter.target) return false;
     waiter.resolve();
     return true;
   }
@@ -396,8 +562,8 @@ export class ProxyFile implements AsyncDisposable {
     if (this.#waiters.length === 0) return;
     const still: Waiter[] = [];
     for (const waiter of this.#waiters) {
-      if (waiter.target < 0 && this.#sentRecords >= waiter.seq) {
-        waiter.target = this.#sentBytes;
+      if (waiter.target < 0 && this.#doneRecords >= waiter.seq) {
+        waiter.target = this.#sent;
       }
       if (!this.#settle(waiter)) still.push(waiter);
     }
@@ -408,7 +574,7 @@ export class ProxyFile implements AsyncDisposable {
 
   /** Keeps the process alive and arms the no-progress timeout while waiting. */
   #watch(): void {
-    if (this.#timer === undefined) this.#conn.ref();
+    if (this.#timer === undefined) this.#link?.hold();
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       const error = new Deno.errors.TimedOut(
@@ -425,7 +591,7 @@ export class ProxyFile implements AsyncDisposable {
     if (this.#timer === undefined) return;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#conn.unref();
+    this.#link?.release();
   }
 
   async #close(): Promise<void> {
@@ -433,20 +599,24 @@ export class ProxyFile implements AsyncDisposable {
     let failure: Error | null = null;
     try {
       if (this.#error === null) await this.flush();
-      if (this.#error === null) {
-        await this.#conn.closeWrite();
-        await this.#awaitBye();
+      const link = this.#link;
+      if (this.#error === null && link !== null) {
+        await link.closeWrite();
+        await link.waitBye(this.#timeout, () =>
+          new Deno.errors.TimedOut(
+            `Timed out after ${this.#timeout} ms waiting for the offlog server at ` +
+              `"${this.socketPath}" to finish "${this.path}"`,
+          ));
       }
     } catch (error) {
       failure = error as Error;
     } finally {
+      this.#closed = true;
+      clearTimeout(this.#retryTimer);
       this.#unwatch();
-      try {
-        this.#conn.close();
-      } catch {
-        // already closed
-      }
-      await this.#reader;
+      const link = this.#link;
+      link?.close();
+      await link?.done;
       await this.#pumpDone;
     }
     const error = failure ?? this.#error;
@@ -454,27 +624,6 @@ export class ProxyFile implements AsyncDisposable {
       this.#errorThrown = true;
       throw error;
     }
-  }
-
-  #awaitBye(): Promise<void> {
-    if (this.#gotBye) return Promise.resolve();
-    this.#conn.ref();
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#onBye = null;
-        reject(
-          new Deno.errors.TimedOut(
-            `Timed out after ${this.#timeout} ms waiting for the offlog server at ` +
-              `"${this.socketPath}" to finish "${this.path}"`,
-          ),
-        );
-      }, this.#timeout);
-      this.#onBye = () => {
-        clearTimeout(timer);
-        this.#onBye = null;
-        resolve();
-      };
-    });
   }
 }
 
@@ -488,9 +637,8 @@ function resolveRelative(path: string): string {
       { cause },
     );
   }
-  const joined = `${cwd}/${path}`.split("/");
   const parts: string[] = [];
-  for (const part of joined) {
+  for (const part of `${cwd}/${path}`.split("/")) {
     if (part === "" || part === ".") continue;
     if (part === "..") parts.pop();
     else parts.push(part);

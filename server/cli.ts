@@ -7,10 +7,12 @@
 
 import { parseArgs } from "node:util";
 import { DEFAULT_SOCKET_PATH } from "../protocol/mod.ts";
+import { DEFAULT_ROTATE_CHECK_MS } from "./rotation.ts";
 import { serve } from "./serve.ts";
 import { VERSION } from "./version.ts";
 
-const USAGE = "usage: offlog [-h] [--version] [-n] [-s SOCKET_FILE] [-l LOGFILE]";
+const USAGE =
+  "usage: offlog [-h] [--version] [-n] [-s SOCKET_FILE] [-l LOGFILE] [--rotate-check MS] [--tell-rotated]";
 
 const HELP = `${USAGE}
 
@@ -27,6 +29,11 @@ options:
   -l LOGFILE, --logfile LOGFILE
                         Path of the (optional) log file for the offlog server
                         itself.
+  --rotate-check MS     How often to check whether an open file was moved or
+                        deleted, and reopen it at its path. 0: never. Default:
+                        ${DEFAULT_ROTATE_CHECK_MS}. SIGHUP reopens every file at once.
+  --tell-rotated        Send ROTATED to 0.x clients too (offlog 0.3 clients only;
+                        a 0.1 client takes it for an error).
 
 Deno needs --allow-read and --allow-write on the files to serve and on the socket,
 and --allow-net=unix:SOCKET_FILE for the socket.
@@ -59,6 +66,8 @@ export async function main(args: string[]): Promise<number> {
         notify: { type: "boolean", short: "n" },
         "socket-file": { type: "string", short: "s", default: DEFAULT_SOCKET_PATH },
         logfile: { type: "string", short: "l" },
+        "rotate-check": { type: "string" },
+        "tell-rotated": { type: "boolean" },
       },
     }));
   } catch (error) {
@@ -73,16 +82,26 @@ export async function main(args: string[]): Promise<number> {
     console.log(`offlog ${VERSION}`);
     return 0;
   }
+  const rotateCheck = Number(values["rotate-check"] ?? DEFAULT_ROTATE_CHECK_MS);
+  if (!Number.isInteger(rotateCheck) || rotateCheck < 0) {
+    console.error(`${USAGE}\nofflog: error: --rotate-check takes a whole number of ms`);
+    return 2;
+  }
   const controller = new AbortController();
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const onSignal = () => controller.abort();
+  let onHangup: (() => void) | undefined;
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   try {
     const server = await serve({
       socketPath: values["socket-file"],
       logFile: values.logfile ?? null,
       signal: controller.signal,
+      rotateCheck,
+      tellRotated: values["tell-rotated"] ?? false,
     });
+    onHangup = () => void server.reopen();
+    Deno.addSignalListener("SIGHUP", onHangup);
     if (values.notify) {
       console.error(
         "offlog: --notify is accepted but not implemented yet: no READY=1 is sent",
@@ -95,5 +114,6 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+    if (onHangup) Deno.removeSignalListener("SIGHUP", onHangup);
   }
 }

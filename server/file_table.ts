@@ -25,6 +25,12 @@ import { SharedFile } from "./shared_file.ts";
  */
 export class FileTable {
   #files = new Map<string, Promise<SharedFile>>();
+  #open = new Set<SharedFile>();
+
+  /** The files open now. */
+  get open(): SharedFile[] {
+    return [...this.#open];
+  }
 
   /**
    * Opens `path`, or joins the handle already open for it.
@@ -45,6 +51,7 @@ export class FileTable {
       }
       const file = await opening;
       if (file.closed) continue;
+      this.#open.add(file);
       file.clients++;
       return file;
     }
@@ -60,6 +67,7 @@ export class FileTable {
     file.clients--;
     if (file.clients === 0) {
       this.#files.delete(file.path);
+      this.#open.delete(file);
       await file.close();
     }
     return file.clients;

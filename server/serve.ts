@@ -8,6 +8,7 @@ import { DEFAULT_SOCKET_PATH } from "../protocol/mod.ts";
 import { INFO, WARNING } from "../client/levels.ts";
 import { Logger } from "../client/logger.ts";
 import { FileTable } from "./file_table.ts";
+import { DEFAULT_ROTATE_CHECK_MS, Rotation } from "./rotation.ts";
 import { Session } from "./session.ts";
 
 /**
@@ -43,6 +44,17 @@ export interface ServeOptions {
    * @default {2000}
    */
   shutdownGrace?: number;
+  /**
+   * Milliseconds between checks of whether an open file was moved or deleted (then it
+   * is reopened at its path); 0 turns the checks off.
+   * @default {5000}
+   */
+  rotateCheck?: number;
+  /**
+   * Send `ROTATED` to 0.x clients too (only offlog 0.3 clients understand it).
+   * @default {false}
+   */
+  tellRotated?: boolean;
 }
 
 /**
@@ -66,6 +78,8 @@ export interface OfflogServer extends AsyncDisposable {
    * Safe to call twice.
    */
   close(): Promise<void>;
+  /** Reopens every open file at its path, as SIGHUP does. */
+  reopen(): Promise<void>;
 }
 
 /**
@@ -109,6 +123,20 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
     log: (message: string, warning = false) => log.log(warning ? WARNING : INFO, message),
   };
   const sessions = new Set<Session>();
+  const rotation = new Rotation(
+    context.files,
+    options.rotateCheck ?? DEFAULT_ROTATE_CHECK_MS,
+    (file, why, error) => {
+      if (error !== undefined) {
+        log.warning("Could not reopen %s (%s): %s", file.path, why, error);
+        return;
+      }
+      log.info("Reopened %s (%s)", file.path, why);
+      for (const session of sessions) {
+        if (session.file === file) session.rotated(options.tellRotated ?? false);
+      }
+    },
+  );
   let stopping = false;
   const accepting = (async () => {
     let id = 0;
@@ -128,6 +156,7 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
   let closing: Promise<void> | null = null;
   const stop = async () => {
     stopping = true;
+    rotation.stop();
     log.info("Shutting down");
     listener.close();
     await accepting;
@@ -152,6 +181,7 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
     socketPath,
     finished: finished.promise,
     close,
+    reopen: () => rotation.reopenAll("reopen requested"),
     [Symbol.asyncDispose]: close,
   };
 }

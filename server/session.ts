@@ -15,6 +15,7 @@ import {
   OK,
   OpeningReader,
   type ProtocolVersion,
+  ROTATED,
   SERVER_EXITED,
   type Unit,
 } from "../protocol/mod.ts";
@@ -110,6 +111,22 @@ export class Session implements Owner {
     this.#stopping = true;
     if (this.#file === null) this.#close();
     else this.#send(SERVER_EXITED);
+  }
+
+  /** The file this client appends to, once it is open. */
+  get file(): SharedFile | null {
+    return this.#file;
+  }
+
+  /**
+   * Tells the client that its file was reopened: always on offlog/1; on 0.x only when
+   * `tell0x` is set, since a 0.1 client takes `ROTATED` for an error.
+   *
+   * @param tell0x Tell 0.x clients too (the server's `--tell-rotated`).
+   */
+  rotated(tell0x: boolean): void {
+    if (this.#file === null || this.#stopping || this.failed) return;
+    if (this.#version === "offlog/1" || tell0x) this.#send(ROTATED);
   }
 
   /** Stops reading from the client at once; what was read is still written. */

@@ -65,14 +65,17 @@ export class SharedFile {
   /** Set when the file is closing: the table opens a new one for later clients. */
   closed = false;
   #file: Deno.FsFile;
+  #ino: number | null;
   #queue: Entry[] = [];
   #backlog = 0;
   #writing: Promise<void> | null = null;
   #belowHighWater: (() => void)[] = [];
+  #reopen: PromiseWithResolvers<void> | null = null;
 
-  private constructor(path: string, file: Deno.FsFile) {
+  private constructor(path: string, file: Deno.FsFile, ino: number | null) {
     this.path = path;
     this.#file = file;
+    this.#ino = ino;
   }
 
   /**
@@ -83,7 +86,37 @@ export class SharedFile {
    * @throws What `Deno.open` throws.
    */
   static async open(path: string): Promise<SharedFile> {
-    return new SharedFile(path, await Deno.open(path, { append: true, create: true }));
+    const file = await Deno.open(path, { append: true, create: true });
+    return new SharedFile(path, file, await inode(file));
+  }
+
+  /**
+   * Whether the path no longer leads to the open file: it was moved or deleted, as
+   * log rotation does.
+   *
+   * @returns `true` when the file should be reopened.
+   */
+  async moved(): Promise<boolean> {
+    try {
+      const ino = (await Deno.stat(this.path)).ino;
+      return ino !== null && this.#ino !== null && ino !== this.#ino;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return true;
+      throw error;
+    }
+  }
+
+  /**
+   * Reopens the file at its path, between two writes: data already queued goes to the
+   * new file. If the path cannot be opened, writing goes on to the old handle.
+   *
+   * @returns A promise that resolves once the new handle is in use.
+   * @throws What `Deno.open` throws; the old handle stays in use.
+   */
+  reopen(): Promise<void> {
+    const reopen = this.#reopen ??= Promise.withResolvers<void>();
+    this.#writing ??= this.#drain();
+    return reopen.promise;
   }
 
   /**
@@ -125,7 +158,21 @@ export class SharedFile {
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
+    while (this.#queue.length > 0 || this.#reopen !== null) {
+      if (this.#reopen !== null) {
+        const reopen = this.#reopen;
+        this.#reopen = null;
+        try {
+          const file = await Deno.open(this.path, { append: true, create: true });
+          this.#file.close();
+          this.#file = file;
+          this.#ino = await inode(file);
+          reopen.resolve();
+        } catch (error) {
+          reopen.reject(error);
+        }
+        continue;
+      }
       let count = 0;
       let bytes = 0;
       while (
@@ -161,4 +208,8 @@ export class SharedFile {
     }
     this.#writing = null;
   }
+}
+
+async function inode(file: Deno.FsFile): Promise<number | null> {
+  return (await file.stat()).ino;
 }

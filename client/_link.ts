@@ -1,0 +1,118 @@
+// One connection of a ProxyFile to the server: sends frames, reads the server's
+// messages and reports them. A ProxyFile that reconnects has one Link per connection.
+
+import type { ProtocolVersion, ServerMessage } from "../protocol/mod.ts";
+import type { Opened } from "./_handshake.ts";
+
+/** What a link reports to its ProxyFile. */
+export interface LinkEvents {
+  onMessage(link: Link, message: ServerMessage): void;
+  /** The connection ended (EOF, or a read failed), after every message was reported. */
+  onEnd(link: Link, cause: unknown): void;
+}
+
+/** One connection on which the server answered `OK`. */
+export class Link {
+  readonly conn: Deno.UnixConn;
+  readonly version: ProtocolVersion;
+  /** The file's payload offset at which this connection's `ACK` count starts. */
+  readonly base: number;
+  /** Resolves once the reader has stopped. */
+  readonly done: Promise<void>;
+  gotBye = false;
+  /** The server said it exits: send nothing more on this link. */
+  exiting = false;
+  #closed = false;
+  #refs = 0;
+  #onBye: (() => void) | null = null;
+
+  constructor(opened: Opened, base: number, events: LinkEvents) {
+    this.conn = opened.conn;
+    this.version = opened.version;
+    this.base = base;
+    this.conn.unref();
+    this.done = this.#read(opened, events);
+  }
+
+  /** Writes all of `bytes`. */
+  async send(bytes: Uint8Array): Promise<void> {
+    for (let offset = 0; offset < bytes.length;) {
+      offset += await this.conn.write(bytes.subarray(offset));
+    }
+  }
+
+  /** Half-closes: the server reads to the end, writes, and says `BYE`. */
+  async closeWrite(): Promise<void> {
+    try {
+      await this.conn.closeWrite();
+    } catch {
+      // gone already; the reader reports the end
+    }
+  }
+
+  /** Waits for `BYE` or the end of the connection, at most `timeout` ms. */
+  waitBye(timeout: number, timedOut: () => Error): Promise<void> {
+    if (this.gotBye || this.#closed) return Promise.resolve();
+    this.hold();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#onBye = null;
+        this.release();
+        reject(timedOut());
+      }, timeout);
+      this.#onBye = () => {
+        clearTimeout(timer);
+        this.#onBye = null;
+        this.release();
+        resolve();
+      };
+    });
+  }
+
+  /** Keeps the process alive while something waits on the server. */
+  hold(): void {
+    if (this.#refs++ === 0 && !this.#closed) this.conn.ref();
+  }
+
+  /** Undoes {@linkcode Link.hold}. */
+  release(): void {
+    if (--this.#refs === 0 && !this.#closed) this.conn.unref();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // closed already
+    }
+  }
+
+  async #read(opened: Opened, events: LinkEvents): Promise<void> {
+    const buffer = new Uint8Array(1024);
+    let cause: unknown;
+    try {
+      for (const message of opened.messages) this.#dispatch(message, events);
+      for (;;) {
+        const n = await this.conn.read(buffer);
+        if (n === null) break;
+        for (const message of opened.decoder.push(buffer.subarray(0, n))) {
+          this.#dispatch(message, events);
+        }
+      }
+    } catch (error) {
+      cause = error;
+    }
+    this.#onBye?.();
+    events.onEnd(this, cause);
+  }
+
+  #dispatch(message: ServerMessage, events: LinkEvents): void {
+    if (message.type === "bye") {
+      this.gotBye = true;
+      this.#onBye?.();
+    }
+    events.onMessage(this, message);
+  }
+}
