@@ -36,3 +36,9 @@ export {
   DEFAULT_TIMEOUT_MS,
   MAX_RECORD_BYTES,
 } from "./protocol/constants.ts";
+export {
+  type ExitHandlingOptions,
+  flushAll,
+  setExitHandling,
+} from "./client/exit_safety.ts";
+export type { LoggerFile } from "./client/logger.ts";

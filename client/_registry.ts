@@ -1,4 +1,18 @@
-// The writers that are open in this process, for flushAll() and exit safety.
+// The writers open in this process, and the process listeners that keep their records
+// safe while any is open. exit_safety.ts documents the behaviour and exports the API.
+//
+// Listeners are installed when the first writer registers and removed when the last
+// one unregisters (at the start of its close()):
+// - node:process "beforeExit", which fires each time the event loop runs dry: flush
+//   everything; a flush that must wait for the server keeps the loop alive, and the
+//   next "beforeExit" finds nothing to do, so the process exits;
+// - "unhandledrejection" and "error" on globalThis: prevent Deno's immediate exit,
+//   print the error as Deno does, flush, exit with code 1;
+// - SIGINT and SIGTERM (unless turned off): flush, exit with 130 or 143;
+// - "unload", the only thing Deno.exit() runs: report on stderr what cannot be sent.
+
+import process from "node:process";
+import { describeError } from "./_error_text.ts";
 
 /** Something with queued data that can be flushed and closed. */
 export interface Flushable {
@@ -10,18 +24,209 @@ export interface Flushable {
 }
 
 const open = new Set<Flushable>();
+/** The signals handled, each with the exit code of a process it kills. */
+const SIGNALS = [
+  { signal: "SIGINT", listener: () => onSignal(130) },
+  { signal: "SIGTERM", listener: () => onSignal(143) },
+] as const;
+
+let handleSignals = true;
+let installed = false;
+let signalsInstalled = false;
+/** Set once a fatal error or a signal is being handled: the process is ending. */
+let exiting = false;
+/** Errors already reported, so that a failed file is reported once. */
+const reported = new WeakSet<object>();
+const encoder = new TextEncoder();
 
 /** Adds an open writer. */
 export function register(file: Flushable): void {
   open.add(file);
+  if (!installed) install();
 }
 
 /** Removes a writer that is closing. */
 export function unregister(file: Flushable): void {
   open.delete(file);
+  if (open.size === 0 && installed) uninstall();
 }
 
-/** The writers open now. */
-export function openFiles(): Flushable[] {
-  return [...open];
+/** Whether the process listeners are installed now (for tests). */
+export function listening(): { process: boolean; signals: boolean } {
+  return { process: installed, signals: signalsInstalled };
+}
+
+/** A writer whose flush failed, and why. */
+interface Failure {
+  file: Flushable;
+  reason: unknown;
+}
+
+/** Flushes every open writer; resolves, once all have settled, with the failures. */
+async function flushEach(): Promise<Failure[]> {
+  const files = [...open];
+  const results = await Promise.allSettled(files.map((file) => file.flush()));
+  const failures: Failure[] = [];
+  results.forEach((result, i) => {
+    if (result.status === "rejected") {
+      failures.push({ file: files[i]!, reason: result.reason });
+    }
+  });
+  return failures;
+}
+
+/**
+ * Flushes every open writer; rejects with an `AggregateError` of the failures once
+ * all have settled.
+ */
+export async function flushOpen(): Promise<void> {
+  const count = open.size;
+  const failures = await flushEach();
+  if (failures.length === 0) return;
+  const paths = failures.map(({ file }) => `"${file.path}"`).join(", ");
+  throw new AggregateError(
+    failures.map(({ reason }) => reason),
+    `Cannot flush ${failures.length} of ${count} offlog files: ${paths}`,
+  );
+}
+
+/** Sets whether SIGINT and SIGTERM are handled; applies at once if installed. */
+export function setHandleSignals(value: boolean): void {
+  handleSignals = value;
+  if (!installed) return;
+  if (value && !signalsInstalled) addSignals();
+  if (!value && signalsInstalled) removeSignals();
+}
+
+/** Whether SIGINT and SIGTERM are handled. */
+export function handlesSignals(): boolean {
+  return handleSignals;
+}
+
+function install(): void {
+  installed = true;
+  process.on("beforeExit", onBeforeExit);
+  globalThis.addEventListener("unhandledrejection", onUnhandledRejection);
+  globalThis.addEventListener("error", onError);
+  globalThis.addEventListener("unload", onUnload);
+  if (handleSignals) addSignals();
+}
+
+function uninstall(): void {
+  installed = false;
+  process.off("beforeExit", onBeforeExit);
+  globalThis.removeEventListener("unhandledrejection", onUnhandledRejection);
+  globalThis.removeEventListener("error", onError);
+  globalThis.removeEventListener("unload", onUnload);
+  if (signalsInstalled) removeSignals();
+}
+
+function addSignals(): void {
+  for (const { signal, listener } of SIGNALS) {
+    try {
+      Deno.addSignalListener(signal, listener);
+    } catch {
+      // Windows has no SIGTERM listener
+    }
+  }
+  signalsInstalled = true;
+}
+
+function removeSignals(): void {
+  for (const { signal, listener } of SIGNALS) {
+    try {
+      Deno.removeSignalListener(signal, listener);
+    } catch {
+      // never added
+    }
+  }
+  signalsInstalled = false;
+}
+
+function onBeforeExit(): void {
+  if (exiting) return;
+  // A flush that has to wait refs the connection, which keeps the loop alive.
+  void flushReporting();
+}
+
+function onSignal(code: number): void {
+  // A second signal while flushing: stop waiting (unload reports what is lost).
+  if (exiting) Deno.exit(code);
+  exiting = true;
+  void flushReporting().finally(() => Deno.exit(code));
+}
+
+function onUnhandledRejection(event: PromiseRejectionEvent): void {
+  onFatal(event, event.reason, "Uncaught (in promise)");
+}
+
+function onError(event: ErrorEvent): void {
+  onFatal(event, event.error, "Uncaught");
+}
+
+/**
+ * Takes over an uncaught error that would end the process: keeps Deno from exiting
+ * at once, prints the error, flushes, exits with 1. An error that a listener handles
+ * with `preventDefault()`, before or after this one, is left alone.
+ */
+function onFatal(event: Event, error: unknown, prefix: string): void {
+  if (event.defaultPrevented) return;
+  event.preventDefault();
+  let handled = false;
+  const prevent = event.preventDefault;
+  Object.defineProperty(event, "preventDefault", {
+    configurable: true,
+    value: () => {
+      handled = true;
+      prevent.call(event);
+    },
+  });
+  queueMicrotask(() => {
+    if (handled) return;
+    printUncaught(prefix, error);
+    if (exiting) return;
+    exiting = true;
+    void flushReporting().finally(() => Deno.exit(1));
+  });
+}
+
+/** Flushes every open writer; prints, once each, the errors of those that fail. */
+async function flushReporting(): Promise<void> {
+  for (const { file, reason } of await flushEach()) {
+    const key = typeof reason === "object" && reason !== null ? reason : file;
+    if (reported.has(key)) continue;
+    reported.add(key);
+    const message = reason instanceof Error ? reason.message : String(reason);
+    printError(`offlog: cannot flush "${file.path}": ${message}\n`);
+  }
+}
+
+/** Deno.exit() runs only synchronous "unload" listeners: say what cannot be sent. */
+function onUnload(): void {
+  for (const file of open) {
+    const records = file.pendingRecords;
+    if (records === 0) continue;
+    printError(
+      `offlog: lost ${file.pendingSize} bytes in ${records} records for ` +
+        `"${file.path}": the process exited before they were written ` +
+        `(await flushAll() before Deno.exit())\n`,
+    );
+  }
+}
+
+function printUncaught(prefix: string, error: unknown): void {
+  const color = !Deno.noColor && Deno.stderr.isTerminal();
+  const label = color ? "\x1b[1m\x1b[31merror\x1b[0m" : "error";
+  printError(`${label}: ${prefix} ${describeError(error)}\n`);
+}
+
+function printError(text: string): void {
+  const bytes = encoder.encode(text);
+  try {
+    for (let offset = 0; offset < bytes.length;) {
+      offset += Deno.stderr.writeSync(bytes.subarray(offset));
+    }
+  } catch {
+    // stderr is closed: nowhere left to report
+  }
 }

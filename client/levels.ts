@@ -13,7 +13,7 @@
  * console.log(DEBUG); // 10
  * ```
  */
-export const DEBUG = 10;
+export const DEBUG: number = 10;
 /**
  * Confirmation that things work as expected.
  *
@@ -23,7 +23,7 @@ export const DEBUG = 10;
  * console.log(INFO); // 20
  * ```
  */
-export const INFO = 20;
+export const INFO: number = 20;
 /**
  * Something unexpected that the program survives.
  *
@@ -33,7 +33,7 @@ export const INFO = 20;
  * console.log(WARNING); // 30
  * ```
  */
-export const WARNING = 30;
+export const WARNING: number = 30;
 /**
  * A failure of some operation.
  *
@@ -43,7 +43,7 @@ export const WARNING = 30;
  * console.log(ERROR); // 40
  * ```
  */
-export const ERROR = 40;
+export const ERROR: number = 40;
 /**
  * A failure the program may not survive.
  *
@@ -53,7 +53,7 @@ export const ERROR = 40;
  * console.log(CRITICAL); // 50
  * ```
  */
-export const CRITICAL = 50;
+export const CRITICAL: number = 50;
 
 const NAMES: Record<number, string> = {
   [DEBUG]: "DEBUG",

@@ -35,6 +35,8 @@ export class LocalFile implements AsyncDisposable {
   #pumping = false;
   #pumpDone: Promise<void> = Promise.resolve();
   #error: Error | null = null;
+  /** The batch being written: taken from the queue, not yet in the file. */
+  #inFlight = { records: 0, size: 0 };
   #closing: Promise<void> | null = null;
 
   private constructor(path: string, file: Deno.FsFile) {
@@ -148,22 +150,25 @@ export class LocalFile implements AsyncDisposable {
 
   /** Records written but not yet in the file. */
   get pendingRecords(): number {
-    return this.#queue.records;
+    return this.#queue.records + this.#inFlight.records;
   }
 
   /** Size of what is not yet in the file: bytes, or UTF-16 units for strings. */
   get pendingSize(): number {
-    return this.#queue.size;
+    return this.#queue.size + this.#inFlight.size;
   }
 
   async #pump(): Promise<void> {
     await null; // let the rest of this turn's writes join the first batch
     try {
       while (this.#queue.records > 0) {
-        const { bytes } = this.#queue.take(BATCH_UNITS, 0);
+        const size = this.#queue.size;
+        const { bytes, records } = this.#queue.take(BATCH_UNITS, 0);
+        this.#inFlight = { records, size: size - this.#queue.size };
         for (let offset = 0; offset < bytes.length;) {
           offset += await this.#file.write(bytes.subarray(offset));
         }
+        this.#inFlight = { records: 0, size: 0 };
       }
     } catch (error) {
       this.#error = error as Error;

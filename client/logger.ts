@@ -11,6 +11,7 @@ import { CRITICAL, DEBUG, ERROR, INFO, levelName, WARNING } from "./levels.ts";
 import { LocalFile } from "./local_file.ts";
 import { ProxyFile } from "./proxy_file.ts";
 import { timestamp } from "./_timestamp.ts";
+import { describeError } from "./_error_text.ts";
 
 /**
  * Options of {@linkcode Logger.open}. A level of `null` turns that output off.
@@ -85,6 +86,30 @@ export interface LogRecord {
   error: unknown;
 }
 
+/**
+ * Where a {@linkcode Logger} appends its file records: a `ProxyFile`, a `LocalFile`,
+ * or, in a subclass, anything with these three methods.
+ *
+ * @example
+ * ```ts
+ * import type { LoggerFile } from "./logger.ts";
+ * const lines: string[] = [];
+ * const memory: LoggerFile = {
+ *   write: (text) => void lines.push(text),
+ *   flush: () => Promise.resolve(),
+ *   close: () => Promise.resolve(),
+ * };
+ * ```
+ */
+export interface LoggerFile {
+  /** Queues a record's text; must not wait. */
+  write(text: string): void;
+  /** Resolves once everything written is in the file. */
+  flush(): Promise<void>;
+  /** Writes what is queued and closes; safe to call twice. */
+  close(): Promise<void>;
+}
+
 /** Where a logger's text goes. */
 interface Sink {
   write(text: string): void;
@@ -112,7 +137,10 @@ function syncSink(stream: { writeSync(p: Uint8Array): number }): Sink {
  * Arguments are formatted printf-style by `node:util`'s `format`. An `Error` as the
  * last argument, not taken by a placeholder, is the record's error: its stack and
  * `cause` chain follow the message. Subclasses change the text by overriding
- * {@linkcode Logger.format}.
+ * {@linkcode Logger.format}, and may hand the constructor any {@linkcode LoggerFile}.
+ *
+ * Records reach the file however the program ends, short of `Deno.exit()`, SIGKILL
+ * or a crash of Deno: see `flushAll()` and `setExitHandling()`.
  *
  * @example
  * ```ts ignore
@@ -129,7 +157,7 @@ function syncSink(stream: { writeSync(p: Uint8Array): number }): Sink {
 export class Logger implements AsyncDisposable {
   /** The logger's name, or `null`. */
   readonly name: string | null;
-  #file: ProxyFile | LocalFile | null;
+  #file: LoggerFile | null;
   #fileLevel: number;
   #stdoutLevel: number;
   #stderrLevel: number;
@@ -143,14 +171,17 @@ export class Logger implements AsyncDisposable {
    * Use {@linkcode Logger.open}; subclasses call this with the opened file.
    *
    * @param name The logger's name, or `null`.
-   * @param file The open file, or `null` for none.
-   * @param options The levels and the clock.
+   * @param file The open file (a `ProxyFile`, a `LocalFile` or any
+   * {@linkcode LoggerFile}), or `null` for none; {@linkcode Logger.close} closes it.
+   * @param options The levels and the clock (the file options are not used here).
+   * @throws {TypeError} A level is neither a number nor `null`.
    */
   protected constructor(
     name: string | null,
-    file: ProxyFile | LocalFile | null,
+    file: LoggerFile | null,
     options: LoggerOptions = {},
   ) {
+    checkLevels(options);
     this.name = name;
     this.#file = file;
     const off = Number.POSITIVE_INFINITY;
@@ -192,7 +223,8 @@ export class Logger implements AsyncDisposable {
     filepath: string | null,
     options: LoggerOptions = {},
   ): Promise<Logger> {
-    let file: ProxyFile | LocalFile | null = null;
+    checkLevels(options);
+    let file: LoggerFile | null = null;
     if (filepath !== null && options.fileLevel !== null) {
       file = options.localFile ? await LocalFile.open(filepath) : await ProxyFile.open(
         filepath,
@@ -220,10 +252,15 @@ export class Logger implements AsyncDisposable {
    * ```
    */
   log(level: number, msg: string, ...args: unknown[]): void {
-    if (level < this.#minimum) return;
+    if (!(level >= this.#minimum)) {
+      if (typeof level !== "number") {
+        throw new TypeError(`Cannot log: level must be a number, not ${typeof level}`);
+      }
+      return;
+    }
     let error: unknown = undefined;
     const last = args[args.length - 1];
-    if (last instanceof Error && placeholders(msg) < args.length) {
+    if (last instanceof Error && placeholders(String(msg)) < args.length) {
       error = last;
       args = args.slice(0, -1);
     }
@@ -417,13 +454,25 @@ export class Logger implements AsyncDisposable {
       name: this.name,
       level,
       levelName: levelName(level),
-      message: args.length === 0 ? msg : format(msg, ...args),
+      message: args.length === 0 && typeof msg === "string" ? msg : format(msg, ...args),
       time: this.#clock(),
       error,
     });
-    if (level >= this.#fileLevel) this.#file!.write(text);
     if (level >= this.#stderrLevel) this.#stderr.write(text);
     else if (level >= this.#stdoutLevel) this.#stdout.write(text);
+    if (level >= this.#fileLevel) this.#file!.write(text);
+  }
+}
+
+/** Throws a `TypeError` for a level option that is neither a number nor `null`. */
+function checkLevels(options: LoggerOptions): void {
+  for (const key of ["fileLevel", "stdoutLevel", "stderrLevel"] as const) {
+    const level = options[key];
+    if (level !== undefined && level !== null && typeof level !== "number") {
+      throw new TypeError(
+        `Cannot open a logger: ${key} must be a number or null, not ${typeof level}`,
+      );
+    }
   }
 }
 
@@ -438,20 +487,4 @@ function placeholders(msg: string): number {
     if ("sdifjoOc".includes(msg[i + 1]!)) count++;
   }
   return count;
-}
-
-/** An error's stack, then each `cause`'s, as Deno prints them. */
-function describeError(error: unknown): string {
-  const lines: string[] = [];
-  const seen = new Set<unknown>();
-  for (let current = error, first = true; current !== undefined; first = false) {
-    if (seen.has(current)) break;
-    seen.add(current);
-    const text = current instanceof Error
-      ? current.stack ?? `${current.name}: ${current.message}`
-      : format("%o", current);
-    lines.push(first ? text : `Caused by ${text}`);
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  return lines.join("\n");
 }

@@ -94,6 +94,7 @@ interface Waiter {
 interface Sent {
   end: number;
   payload: Uint8Array;
+  records: number;
 }
 
 /**
@@ -147,6 +148,7 @@ export class ProxyFile implements AsyncDisposable {
   #acked = 0;
   #unacked: Sent[] = [];
   #resend: Sent[] = [];
+  #inFlight = { records: 0, size: 0 };
   #droppedRecords = 0;
   #droppedSize = 0;
   #waiters: Waiter[] = [];
@@ -358,14 +360,21 @@ export class ProxyFile implements AsyncDisposable {
     return this.#link !== null;
   }
 
-  /** Records written but not yet sent to the server. */
+  /** Records written but not yet in the socket (queued, being sent, or to resend). */
   get pendingRecords(): number {
-    return this.#queue.records;
+    let records = this.#queue.records + this.#inFlight.records;
+    for (const frame of this.#resend) records += frame.records;
+    return records;
   }
 
-  /** Size of what is written but not yet sent: bytes, or UTF-16 units for strings. */
+  /**
+   * Size of what is written but not yet in the socket: bytes, or UTF-16 units for
+   * queued strings.
+   */
   get pendingSize(): number {
-    return this.#queue.size;
+    let size = this.#queue.size + this.#inFlight.size;
+    for (const frame of this.#resend) size += frame.payload.length;
+    return size;
   }
 
   /** Records dropped so far because the queue was full. */
@@ -417,28 +426,35 @@ export class ProxyFile implements AsyncDisposable {
       while (this.#error === null && !link.exiting && link === this.#link) {
         let frame: Uint8Array;
         let end: number;
+        let records: number;
         const again = this.#resend.shift();
         if (again !== undefined) {
           frame = new Uint8Array(header + again.payload.length);
           frame.set(again.payload, header);
           end = again.end;
+          records = again.records;
         } else {
           if (this.#queue.records === 0) break;
           const batch = this.#queue.take(BATCH_UNITS, header);
           frame = batch.bytes;
-          this.#doneRecords += batch.records;
+          records = batch.records;
+          this.#doneRecords += records;
           this.#sent += frame.length - header;
           end = this.#sent;
           if (this.#reconnect && header > 0) {
-            this.#unacked.push({ end, payload: frame.slice(header) });
+            this.#unacked.push({ end, payload: frame.slice(header), records });
           }
         }
         if (header > 0) writeFrameHeader(frame);
+        this.#inFlight = { records, size: frame.length - header };
         await link.send(frame);
+        this.#inFlight = { records: 0, size: 0 };
         this.#handed = end;
         this.#progress();
       }
     } catch (cause) {
+      // With reconnect the frame stays in #unacked and is sent again.
+      if (this.#reconnect && header > 0) this.#inFlight = { records: 0, size: 0 };
       // The server closes after saying why; #events.onEnd reads the reason first.
       await link.done;
       this.#lose(link, cause);
@@ -579,7 +595,7 @@ export class ProxyFile implements AsyncDisposable {
     this.#timer = setTimeout(() => {
       const error = new Deno.errors.TimedOut(
         `Timed out after ${this.#timeout} ms waiting for the offlog server at ` +
-          `"${this.socketPath}" to write "${this.path}": ${this.#queue.size} bytes not sent`,
+          `"${this.socketPath}" to write "${this.path}": ${this.pendingSize} bytes not sent`,
       );
       for (const waiter of this.#waiters) waiter.reject(error);
       this.#waiters = [];

@@ -6,6 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { setExitHandling } from "../client/exit_safety.ts";
 import { DEFAULT_SOCKET_PATH } from "../protocol/mod.ts";
 import { DEFAULT_ROTATE_CHECK_MS } from "./rotation.ts";
 import { serve } from "./serve.ts";
@@ -87,6 +88,8 @@ export async function main(args: string[]): Promise<number> {
     console.error(`${USAGE}\nofflog: error: --rotate-check takes a whole number of ms`);
     return 2;
   }
+  // The server's own shutdown handles the signals; it closes (and so flushes) its log.
+  setExitHandling({ handleSignals: false });
   const controller = new AbortController();
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const onSignal = () => controller.abort();

@@ -1,0 +1,151 @@
+/**
+ * A [LogTape](https://logtape.org/) sink that appends through offlog: LogTape's
+ * loggers, filters and formatters in front, a {@linkcode ProxyFile} behind. Each log
+ * record is one `write()`, so it never waits and lands whole in the file.
+ *
+ * @module
+ */
+
+import {
+  defaultTextFormatter,
+  type Drainable,
+  type LogRecord,
+  type Sink,
+  type TextFormatter,
+} from "@logtape/logtape";
+import { LocalFile } from "./local_file.ts";
+import { ProxyFile, type ProxyFileOptions } from "./proxy_file.ts";
+
+/**
+ * A LogTape sink writing to an offlog file. LogTape's `drain()` flushes it; LogTape's
+ * `dispose()` or `reset()` flushes it and, if it owns the file, closes the file.
+ *
+ * @example
+ * ```ts ignore
+ * import { getOfflogSink, type OfflogSink } from "./logtape_sink.ts";
+ * import { ProxyFile } from "./proxy_file.ts";
+ * const sink: OfflogSink = getOfflogSink(await ProxyFile.open("/tmp/app.log"));
+ * ```
+ */
+export type OfflogSink = Sink & Drainable & AsyncDisposable;
+
+/**
+ * Options of {@linkcode getOfflogSink}.
+ *
+ * @example
+ * ```ts
+ * import { getTextFormatter } from "@logtape/logtape";
+ * import type { OfflogSinkOptions } from "./logtape_sink.ts";
+ * const options: OfflogSinkOptions = {
+ *   formatter: getTextFormatter({ timestamp: "date-time-timezone" }),
+ *   closeFile: false,
+ * };
+ * ```
+ */
+export interface OfflogSinkOptions {
+  /**
+   * Turns a record into the text appended, newline included.
+   * @default {defaultTextFormatter}
+   */
+  formatter?: TextFormatter;
+  /**
+   * Close the file when LogTape disposes of the sink. Set it to `false` for a file
+   * that other code still writes to; the sink then only flushes it.
+   * @default {true}
+   */
+  closeFile?: boolean;
+}
+
+/**
+ * Options of {@linkcode openOfflogSink}: the file's and the sink's.
+ *
+ * @example
+ * ```ts
+ * import type { OpenOfflogSinkOptions } from "./logtape_sink.ts";
+ * const options: OpenOfflogSinkOptions = { socketPath: "/run/offlog.sock", timeout: 2000 };
+ * ```
+ */
+export interface OpenOfflogSinkOptions extends ProxyFileOptions {
+  /**
+   * Turns a record into the text appended, newline included.
+   * @default {defaultTextFormatter}
+   */
+  formatter?: TextFormatter;
+  /**
+   * Append to the file directly (a {@linkcode LocalFile}) instead of through an
+   * offlog server.
+   * @default {false}
+   */
+  localFile?: boolean;
+}
+
+/**
+ * Makes a LogTape sink that appends each record, formatted, to `file`.
+ *
+ * @param file An open {@linkcode ProxyFile} (or {@linkcode LocalFile}).
+ * @param options The formatter, and whether disposing of the sink closes the file.
+ * @returns The sink.
+ *
+ * @example
+ * ```ts ignore
+ * import { configure, getLogger } from "@logtape/logtape";
+ * import { getOfflogSink } from "./logtape_sink.ts";
+ * import { ProxyFile } from "./proxy_file.ts";
+ *
+ * await configure({
+ *   sinks: { offlog: getOfflogSink(await ProxyFile.open("/tmp/app.log")) },
+ *   loggers: [{ category: "app", lowestLevel: "debug", sinks: ["offlog"] }],
+ * });
+ * getLogger("app").info("Hello {name}", { name: "world" });
+ * ```
+ */
+export function getOfflogSink(
+  file: ProxyFile | LocalFile,
+  options: OfflogSinkOptions = {},
+): OfflogSink {
+  if (!(file instanceof ProxyFile || file instanceof LocalFile)) {
+    throw new TypeError(
+      "Cannot make an offlog sink: file must be a ProxyFile or LocalFile",
+    );
+  }
+  const formatter = options.formatter ?? defaultTextFormatter;
+  const closeFile = options.closeFile ?? true;
+  const sink = (record: LogRecord): void => file.write(formatter(record));
+  return Object.assign(sink, {
+    drain: (): Promise<void> => file.flush(),
+    [Symbol.asyncDispose]: (): Promise<void> => closeFile ? file.close() : file.flush(),
+  });
+}
+
+/**
+ * Opens `path` through an offlog server (or directly, with `localFile`) and makes a
+ * LogTape sink that owns it: disposing of the sink closes the file.
+ *
+ * @param path The file to append to.
+ * @param options The server's socket, the timeout, the formatter, `localFile`.
+ * @returns The sink, once the file is open.
+ * @throws What {@linkcode ProxyFile.open} throws.
+ *
+ * @example
+ * ```ts ignore
+ * import { configure, getLogger, reset } from "@logtape/logtape";
+ * import { openOfflogSink } from "./logtape_sink.ts";
+ *
+ * await configure({
+ *   sinks: { offlog: await openOfflogSink("/tmp/app.log") },
+ *   loggers: [{ category: "app", lowestLevel: "info", sinks: ["offlog"] }],
+ * });
+ * getLogger("app").warn("disk {percent}% full", { percent: 91 });
+ * await reset(); // flushes and closes /tmp/app.log
+ * ```
+ */
+export async function openOfflogSink(
+  path: string,
+  options: OpenOfflogSinkOptions = {},
+): Promise<OfflogSink> {
+  const { formatter, localFile, ...fileOptions } = options;
+  const file = localFile
+    ? await LocalFile.open(path)
+    : await ProxyFile.open(path, fileOptions);
+  return getOfflogSink(file, formatter === undefined ? {} : { formatter });
+}
