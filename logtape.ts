@@ -26,3 +26,6 @@ export {
   openOfflogSink,
   type OpenOfflogSinkOptions,
 } from "./client/logtape_sink.ts";
+// LogTape's own types that the sink's signature uses. (`deno doc --lint` still finds
+// private types inside LogTape's declarations; that is LogTape's, not ours.)
+export type { Drainable, LogRecord, Sink, TextFormatter } from "@logtape/logtape";

@@ -9,7 +9,7 @@ import { format } from "node:util";
 import { DEFAULT_SOCKET_PATH, DEFAULT_TIMEOUT_MS } from "../protocol/mod.ts";
 import { CRITICAL, DEBUG, ERROR, INFO, levelName, WARNING } from "./levels.ts";
 import { LocalFile } from "./local_file.ts";
-import { ProxyFile } from "./proxy_file.ts";
+import { type OverflowPolicy, ProxyFile } from "./proxy_file.ts";
 import { timestamp } from "./_timestamp.ts";
 import { describeError } from "./_error_text.ts";
 
@@ -53,6 +53,23 @@ export interface LoggerOptions {
    * @default {5000}
    */
   timeout?: number;
+  /**
+   * Bound of the file's queue; see `ProxyFileOptions.maxPendingBytes`. When
+   * records were dropped, the logger writes a WARNING record saying how many, once the
+   * queue has drained.
+   * @default {Infinity}
+   */
+  maxPendingBytes?: number;
+  /**
+   * What a full queue does; see `ProxyFileOptions.overflow`.
+   * @default {"drop-newest"}
+   */
+  overflow?: OverflowPolicy;
+  /**
+   * Reconnect to a restarted server and resend; see `ProxyFileOptions.reconnect`.
+   * @default {false}
+   */
+  reconnect?: boolean;
   /**
    * The clock, in epoch milliseconds; tests pass a fixed one.
    * @default {Date.now}
@@ -108,6 +125,12 @@ export interface LoggerFile {
   flush(): Promise<void>;
   /** Writes what is queued and closes; safe to call twice. */
   close(): Promise<void>;
+  /** Records dropped because the queue was full, if the file bounds its queue. */
+  readonly droppedRecords?: number;
+  /** Their size. */
+  readonly droppedSize?: number;
+  /** Records not yet sent. */
+  readonly pendingRecords?: number;
 }
 
 /** Where a logger's text goes. */
@@ -158,6 +181,8 @@ export class Logger implements AsyncDisposable {
   /** The logger's name, or `null`. */
   readonly name: string | null;
   #file: LoggerFile | null;
+  #reportedDrops: number | undefined;
+  #reportedSize = 0;
   #fileLevel: number;
   #stdoutLevel: number;
   #stderrLevel: number;
@@ -184,6 +209,7 @@ export class Logger implements AsyncDisposable {
     checkLevels(options);
     this.name = name;
     this.#file = file;
+    this.#reportedDrops = file?.droppedRecords;
     const off = Number.POSITIVE_INFINITY;
     this.#fileLevel = file === null
       ? off
@@ -231,6 +257,11 @@ export class Logger implements AsyncDisposable {
         {
           socketPath: options.socketPath ?? DEFAULT_SOCKET_PATH,
           timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
+          reconnect: options.reconnect ?? false,
+          overflow: options.overflow ?? "drop-newest",
+          ...(options.maxPendingBytes === undefined
+            ? {}
+            : { maxPendingBytes: options.maxPendingBytes }),
         },
       );
     }
@@ -460,7 +491,29 @@ export class Logger implements AsyncDisposable {
     });
     if (level >= this.#stderrLevel) this.#stderr.write(text);
     else if (level >= this.#stdoutLevel) this.#stdout.write(text);
-    if (level >= this.#fileLevel) this.#file!.write(text);
+    if (level >= this.#fileLevel) {
+      const file = this.#file!;
+      if (file.droppedRecords !== this.#reportedDrops && file.pendingRecords === 0) {
+        this.#reportDrops(file);
+      }
+      file.write(text);
+    }
+  }
+
+  /** Writes a WARNING record saying how many records the full queue dropped. */
+  #reportDrops(file: LoggerFile): void {
+    const records = (file.droppedRecords ?? 0) - (this.#reportedDrops ?? 0);
+    const size = (file.droppedSize ?? 0) - this.#reportedSize;
+    this.#reportedDrops = file.droppedRecords;
+    this.#reportedSize = file.droppedSize ?? 0;
+    file.write(this.format({
+      name: this.name,
+      level: WARNING,
+      levelName: levelName(WARNING),
+      message: `${records} records (${size} bytes) were dropped: the queue was full`,
+      time: this.#clock(),
+      error: undefined,
+    }));
   }
 }
 
