@@ -10,10 +10,11 @@ import { setExitHandling } from "../client/exit_safety.ts";
 import { DEFAULT_SOCKET_PATH } from "../protocol/mod.ts";
 import { DEFAULT_ROTATE_CHECK_MS } from "./rotation.ts";
 import { serve } from "./serve.ts";
+import { parseSocketMode } from "./_listen.ts";
 import { VERSION } from "./version.ts";
 
-const USAGE =
-  "usage: offlog [-h] [--version] [-n] [-s SOCKET_FILE] [-l LOGFILE] [--rotate-check MS] [--tell-rotated]";
+const USAGE = "usage: offlog [-h] [--version] [-n] [-s SOCKET_FILE] [-l LOGFILE] " +
+  "[--root DIR] [--socket-mode MODE] [--rotate-check MS] [--tell-rotated]";
 
 const HELP = `${USAGE}
 
@@ -23,13 +24,21 @@ options:
   -h, --help            show this help message and exit
   --version             show the version and exit
   -n, --notify          Notify systemd when the server has started up and is
-                        listening. (Accepted; not implemented yet: see README.)
+                        listening (READY=1 to $NOTIFY_SOCKET), and when it
+                        shuts down (STOPPING=1). Needs Deno's --unstable-net
+                        and --allow-env=NOTIFY_SOCKET: see README.
   -s SOCKET_FILE, --socket-file SOCKET_FILE
                         Path of the Unix socket the server binds to. Default:
                         ${DEFAULT_SOCKET_PATH}
   -l LOGFILE, --logfile LOGFILE
                         Path of the (optional) log file for the offlog server
                         itself.
+  --root DIR            Open files for clients only under DIR (repeatable),
+                        checked on the real path, symlinks and .. resolved.
+  --socket-mode MODE    Mode of the socket file, octal, e.g. 0660; it never has
+                        another mode at its path. Needs Deno's
+                        --allow-net=unix:SOCKET_FILE.tmp too. Default: the
+                        umask's.
   --rotate-check MS     How often to check whether an open file was moved or
                         deleted, and reopen it at its path. 0: never. Default:
                         ${DEFAULT_ROTATE_CHECK_MS}. SIGHUP reopens every file at once.
@@ -69,6 +78,8 @@ export async function main(args: string[]): Promise<number> {
         logfile: { type: "string", short: "l" },
         "rotate-check": { type: "string" },
         "tell-rotated": { type: "boolean" },
+        root: { type: "string", multiple: true },
+        "socket-mode": { type: "string" },
       },
     }));
   } catch (error) {
@@ -90,6 +101,15 @@ export async function main(args: string[]): Promise<number> {
   }
   // The server's own shutdown handles the signals; it closes (and so flushes) its log.
   setExitHandling({ handleSignals: false });
+  let socketMode: number | undefined;
+  try {
+    if (values["socket-mode"] !== undefined) {
+      socketMode = parseSocketMode(values["socket-mode"]);
+    }
+  } catch (error) {
+    console.error(`${USAGE}\nofflog: error: ${(error as Error).message}`);
+    return 2;
+  }
   const controller = new AbortController();
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const onSignal = () => controller.abort();
@@ -102,14 +122,12 @@ export async function main(args: string[]): Promise<number> {
       signal: controller.signal,
       rotateCheck,
       tellRotated: values["tell-rotated"] ?? false,
+      roots: values.root ?? [],
+      notify: values.notify ?? false,
+      ...(socketMode === undefined ? {} : { socketMode }),
     });
     onHangup = () => void server.reopen();
     Deno.addSignalListener("SIGHUP", onHangup);
-    if (values.notify) {
-      console.error(
-        "offlog: --notify is accepted but not implemented yet: no READY=1 is sent",
-      );
-    }
     await server.finished;
     return 0;
   } catch (error) {

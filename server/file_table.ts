@@ -4,7 +4,7 @@
  * @module
  */
 
-import { SharedFile } from "./shared_file.ts";
+import { type AccessCheck, SharedFile } from "./shared_file.ts";
 
 /**
  * The server's open files. Clients of one path share one handle, opened by the first
@@ -26,6 +26,16 @@ import { SharedFile } from "./shared_file.ts";
 export class FileTable {
   #files = new Map<string, Promise<SharedFile>>();
   #open = new Set<SharedFile>();
+  #access: AccessCheck | null;
+
+  /**
+   * Makes an empty table.
+   *
+   * @param access Checks a path again before a file is reopened after rotation.
+   */
+  constructor(access: AccessCheck | null = null) {
+    this.#access = access;
+  }
 
   /** The files open now. */
   get open(): SharedFile[] {
@@ -43,7 +53,7 @@ export class FileTable {
     for (;;) {
       let opening = this.#files.get(path);
       if (opening === undefined) {
-        opening = SharedFile.open(path);
+        opening = SharedFile.open(path, this.#access);
         this.#files.set(path, opening);
         opening.catch(() => {
           if (this.#files.get(path) === opening) this.#files.delete(path);

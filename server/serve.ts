@@ -10,6 +10,10 @@ import { Logger } from "../client/logger.ts";
 import { FileTable } from "./file_table.ts";
 import { DEFAULT_ROTATE_CHECK_MS, Rotation } from "./rotation.ts";
 import { Session } from "./session.ts";
+import { Access } from "./access.ts";
+import { Notifier } from "./notify.ts";
+import { describeScope } from "./scope.ts";
+import { listenWithMode, scratchPath } from "./_listen.ts";
 
 /**
  * Options of {@linkcode serve}.
@@ -55,6 +59,24 @@ export interface ServeOptions {
    * @default {false}
    */
   tellRotated?: boolean;
+  /**
+   * Directories clients' files must be in (`--root`), checked on the real path with
+   * symlinks and `..` resolved, on top of Deno's own permission scope, which is
+   * checked the same way. Empty: only Deno's permissions confine the server.
+   * @default {[]}
+   */
+  roots?: readonly string[];
+  /**
+   * Permission bits of the socket file, e.g. `0o660`; it never has any other mode at
+   * its path. Needs Deno's `--allow-net=unix:<socket>.tmp` too. Unset: the umask's.
+   */
+  socketMode?: number;
+  /**
+   * Send `READY=1` to systemd's `$NOTIFY_SOCKET` once listening, and `STOPPING=1` at
+   * shutdown. Needs Deno's `--unstable-net`: see `notify.ts`.
+   * @default {false}
+   */
+  notify?: boolean;
 }
 
 /**
@@ -108,9 +130,27 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
     stderrLevel: quiet ? null : WARNING,
   });
   let listener: Deno.UnixListener;
+  let access: Access;
+  let notifier: Notifier | null = null;
   try {
     log.info("This is offlog server");
-    listener = await listen(socketPath, log);
+    access = await Access.create(options.roots ?? []);
+    for (const line of await describeScope(access.roots)) {
+      log.log(line.warning ? WARNING : INFO, line.text);
+    }
+    if (options.notify) {
+      notifier = await Notifier.create(scratchPath(socketPath));
+      if (notifier === null) log.info("NOTIFY_SOCKET is not set: not notifying systemd");
+    }
+  } catch (error) {
+    log.error("Cannot start: %s", error instanceof Error ? error.message : error);
+    await log.close();
+    throw error;
+  }
+  try {
+    listener = options.socketMode === undefined
+      ? await listen(socketPath, log)
+      : await listenWithMode(socketPath, options.socketMode, (m) => log.warning(m));
   } catch (error) {
     log.error("Cannot listen on socket %s: %s", socketPath, error);
     await log.close();
@@ -119,8 +159,9 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
   log.info("Listening on socket %s", socketPath);
 
   const context = {
-    files: new FileTable(),
+    files: new FileTable((path) => access.check(path)),
     log: (message: string, warning = false) => log.log(warning ? WARNING : INFO, message),
+    access: (path: string) => access.check(path),
   };
   const sessions = new Set<Session>();
   const rotation = new Rotation(
@@ -158,6 +199,9 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
     stopping = true;
     rotation.stop();
     log.info("Shutting down");
+    await notifier?.send("STOPPING=1\nSTATUS=Shutting down").catch((error) => {
+      log.warning("Could not notify systemd (%s): %s", notifier?.target, String(error));
+    });
     listener.close();
     await accepting;
     await removeSocket(socketPath);
@@ -176,6 +220,16 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
   options.signal?.addEventListener("abort", onAbort, { once: true });
   finished.promise.then(() => options.signal?.removeEventListener("abort", onAbort));
   if (options.signal?.aborted) void close();
+  if (notifier !== null) {
+    try {
+      await notifier.send(`READY=1\nSTATUS=Listening on socket ${socketPath}`);
+      log.info("Notified systemd (%s): READY=1", notifier.target);
+    } catch (error) {
+      log.error("Cannot notify systemd (%s): %s", notifier.target, String(error));
+      await close();
+      throw error;
+    }
+  }
 
   return {
     socketPath,

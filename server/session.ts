@@ -21,6 +21,7 @@ import {
 } from "../protocol/mod.ts";
 import { describeFsError } from "./_describe_error.ts";
 import type { FileTable } from "./file_table.ts";
+import type { AccessResult } from "./access.ts";
 import { HIGH_WATER_BYTES, type Owner, type SharedFile } from "./shared_file.ts";
 
 /** Read buffer sizes: small for idle clients, grown for busy ones. */
@@ -53,6 +54,11 @@ export interface SessionContext {
   files: FileTable;
   /** Writes one line of the server's log at INFO (or WARNING). */
   log: (message: string, warning?: boolean) => void;
+  /**
+   * Decides whether a client may have a path opened, and which path to open (see
+   * `access.ts`); without it, paths are opened as given.
+   */
+  access?: (path: string) => Promise<AccessResult>;
 }
 
 /**
@@ -202,12 +208,15 @@ export class Session implements Owner {
       if (!path.startsWith("/")) {
         return this.#refuse(formatError("ValueError", NOT_ABSOLUTE), ` for ${path}`);
       }
+      const access = await this.#context.access?.(path) ?? { path };
+      if ("refusal" in access) return this.#refuse(access.refusal, ` for ${path}`);
       try {
-        this.#file = await this.#context.files.acquire(path);
+        this.#file = await this.#context.files.acquire(access.path);
       } catch (error) {
         return this.#refuse(describeFsError(error, path), ` for ${path}`);
       }
-      this.#context.log(`Client ${this.id} access confirmed for ${path}`);
+      const real = access.path === path ? "" : ` (real path ${access.path})`;
+      this.#context.log(`Client ${this.id} access confirmed for ${path}${real}`);
       this.#context.log(
         `New client ${this.id} (total: ${this.#file.clients}) for ${path}`,
       );

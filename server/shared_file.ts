@@ -6,6 +6,10 @@
  */
 
 import { concat, type Unit } from "../protocol/mod.ts";
+import type { AccessResult } from "./access.ts";
+
+/** Decides whether a path may be (re)opened: `Access.check()`. */
+export type AccessCheck = (path: string) => Promise<AccessResult>;
 
 /** Bytes of one coalesced file write at most (one unit may be larger). */
 const MAX_WRITE_BYTES = 4 * 1024 * 1024;
@@ -71,6 +75,7 @@ export class SharedFile {
   #writing: Promise<void> | null = null;
   #belowHighWater: (() => void)[] = [];
   #reopen: PromiseWithResolvers<void> | null = null;
+  #access: AccessCheck | null = null;
 
   private constructor(path: string, file: Deno.FsFile, ino: number | null) {
     this.path = path;
@@ -85,9 +90,14 @@ export class SharedFile {
    * @returns The file.
    * @throws What `Deno.open` throws.
    */
-  static async open(path: string): Promise<SharedFile> {
+  static async open(
+    path: string,
+    access: AccessCheck | null = null,
+  ): Promise<SharedFile> {
     const file = await Deno.open(path, { append: true, create: true });
-    return new SharedFile(path, file, await inode(file));
+    const shared = new SharedFile(path, file, await inode(file));
+    shared.#access = access;
+    return shared;
   }
 
   /**
@@ -163,6 +173,15 @@ export class SharedFile {
         const reopen = this.#reopen;
         this.#reopen = null;
         try {
+          const verdict = await this.#access?.(this.path) ?? { path: this.path };
+          if ("refusal" in verdict) {
+            throw new Deno.errors.PermissionDenied(verdict.refusal);
+          }
+          if (verdict.path !== this.path) {
+            throw new Deno.errors.PermissionDenied(
+              `"${this.path}" now leads to "${verdict.path}": not reopened`,
+            );
+          }
           const file = await Deno.open(this.path, { append: true, create: true });
           this.#file.close();
           this.#file = file;

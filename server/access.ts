@@ -1,0 +1,169 @@
+/**
+ * {@linkcode Access}: which files the server may open for its clients.
+ *
+ * Deno checks its permissions on a path as given. A symlink inside an allowed directory
+ * that points outside it would therefore lead out of the scope, and so would a `..`
+ * after a symlinked directory. This module resolves the real path of the file (or, for
+ * a file not yet created, of its directory) and checks that resolved path against
+ * Deno's write permission and against the server's `--root` directories. The server
+ * then opens the resolved path, so what was checked is what is opened.
+ *
+ * @module
+ */
+
+import { formatError } from "../protocol/mod.ts";
+import { describeFsError } from "./_describe_error.ts";
+
+/** Symlinks followed at most while resolving one path, as Linux's `MAXSYMLINKS`. */
+const MAX_SYMLINKS = 40;
+
+/**
+ * What {@linkcode Access.check} decided: the path to open, or the refusal to send.
+ *
+ * @example
+ * ```ts
+ * import type { AccessResult } from "./access.ts";
+ * const ok: AccessResult = { path: "/var/log/app/a.log" };
+ * const refused: AccessResult = { refusal: "PermissionError: Permission denied: '/x'" };
+ * ```
+ */
+export type AccessResult = { path: string } | { refusal: string };
+
+/**
+ * The server's rule for which files clients may have it open.
+ *
+ * @example
+ * ```ts
+ * import { Access } from "./access.ts";
+ * const dir = await Deno.makeTempDir();
+ * const access = await Access.create([dir]);
+ * console.log(await access.check(`${dir}/a.log`)); // { path: ".../a.log" }
+ * console.log("refusal" in await access.check("/etc/passwd")); // true
+ * await Deno.remove(dir);
+ * ```
+ */
+export class Access {
+  /** The `--root` directories, as real paths; empty when there are none. */
+  readonly roots: readonly string[];
+  /**
+   * Whether anything confines the server: Deno's `--allow-write` lists paths, or
+   * there are roots. When nothing does, paths are opened as given.
+   */
+  readonly confined: boolean;
+
+  private constructor(roots: readonly string[], confined: boolean) {
+    this.roots = roots;
+    this.confined = confined;
+  }
+
+  /**
+   * Resolves the roots and finds out whether Deno's write permission is scoped.
+   *
+   * @param roots Directories to confine the server to (`--root`); none for no limit
+   * beyond Deno's permissions.
+   * @returns The access rule.
+   * @throws {TypeError} A root does not exist, is not a directory, or cannot be
+   * resolved (for instance because Deno's `--allow-read` does not cover it).
+   */
+  static async create(roots: readonly string[] = []): Promise<Access> {
+    const real: string[] = [];
+    for (const root of roots) {
+      let path: string;
+      try {
+        path = await Deno.realPath(root);
+        if (!(await Deno.stat(path)).isDirectory) throw new Error("not a directory");
+      } catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        throw new TypeError(`Cannot use --root "${root}": ${why}`, { cause: error });
+      }
+      if (!real.includes(path)) real.push(path);
+    }
+    const write = await Deno.permissions.query({ name: "write" });
+    return new Access(real, real.length > 0 || write.state !== "granted");
+  }
+
+  /**
+   * Decides whether a client may have `path` opened, never throwing.
+   *
+   * @param path The absolute path the client asked for.
+   * @returns `{ path }`, the path to open (the real path when the server is confined,
+   * `path` itself otherwise), or `{ refusal }`, the error message to send, in the 0.x
+   * form `PermissionError: ...`, naming the path.
+   */
+  async check(path: string): Promise<AccessResult> {
+    if (!this.confined) return { path };
+    let real: string;
+    try {
+      real = await resolveRealPath(path);
+    } catch (error) {
+      return { refusal: describeFsError(error, path) };
+    }
+    const named = real === path ? `'${path}'` : `'${path}' (real path '${real}')`;
+    if (this.roots.length > 0 && !this.roots.some((root) => isWithin(real, root))) {
+      return { refusal: denied(`${named} is outside the server's --root directories`) };
+    }
+    const { state } = await Deno.permissions.query({ name: "write", path: real });
+    if (state !== "granted") {
+      return { refusal: denied(`${named} is outside the server's permission scope`) };
+    }
+    return { path: real };
+  }
+}
+
+/**
+ * The real path of `path`, every symlink and `..` resolved as the kernel would when
+ * opening it: for a file that does not exist yet, the real path of its directory with
+ * its name; a dangling symlink leads to where the file would be created.
+ *
+ * @param path An absolute path.
+ * @returns The path without symlinks, `.` or `..`.
+ * @throws {Deno.errors.NotFound} The file's directory does not exist.
+ * @throws {Deno.errors.NotCapable} Deno's `--allow-read` does not cover a path on
+ * the way.
+ * @throws {Deno.errors.FilesystemLoop} More than 40 symlinks on the way.
+ *
+ * @example
+ * ```ts
+ * import { resolveRealPath } from "./access.ts";
+ * const dir = await Deno.realPath(await Deno.makeTempDir());
+ * await Deno.symlink(`${dir}/target.log`, `${dir}/link.log`);
+ * console.log(await resolveRealPath(`${dir}/link.log`) === `${dir}/target.log`); // true
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function resolveRealPath(path: string): Promise<string> {
+  for (let hops = 0; hops <= MAX_SYMLINKS; hops++) {
+    try {
+      return await Deno.realPath(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    const slash = path.lastIndexOf("/");
+    const dir = path.slice(0, slash) || "/";
+    const name = path.slice(slash + 1);
+    let target: string | null = null;
+    try {
+      if ((await Deno.lstat(path)).isSymlink) target = await Deno.readLink(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    if (target !== null) {
+      path = target.startsWith("/") ? target : `${dir}/${target}`;
+      continue;
+    }
+    if (name === "" || name === "." || name === "..") {
+      throw new Deno.errors.NotFound("No such file or directory (os error 2)");
+    }
+    const realDir = await Deno.realPath(dir);
+    return realDir === "/" ? `/${name}` : `${realDir}/${name}`;
+  }
+  throw new Deno.errors.FilesystemLoop("Too many levels of symbolic links (os error 40)");
+}
+
+function isWithin(path: string, root: string): boolean {
+  return root === "/" || path === root || path.startsWith(`${root}/`);
+}
+
+function denied(detail: string): string {
+  return formatError("PermissionError", `Permission denied: ${detail}`);
+}

@@ -1,0 +1,88 @@
+/**
+ * {@linkcode describeScope}: the server's start-up account of where it may write,
+ * from `Deno.permissions.query`, and of permissions it was granted but does not need.
+ *
+ * Deno does not reveal the paths listed in `--allow-write`; it answers only whether a
+ * given path is covered. So the account says whether writing is scoped at all, and
+ * checks the paths the server knows: its `--root` directories.
+ *
+ * @module
+ */
+
+/**
+ * One line of the account, with whether it is a warning.
+ *
+ * @example
+ * ```ts
+ * import type { ScopeLine } from "./scope.ts";
+ * const line: ScopeLine = { text: "Write scope: unrestricted", warning: false };
+ * ```
+ */
+export interface ScopeLine {
+  /** The log line. */
+  text: string;
+  /** Log it as a warning. */
+  warning: boolean;
+}
+
+/** Permissions the server never uses, with the flag that grants each. */
+const UNNEEDED: ReadonlyArray<readonly [Deno.PermissionDescriptor, string]> = [
+  [{ name: "run" }, "--allow-run"],
+  [{ name: "ffi" }, "--allow-ffi"],
+  [{ name: "sys" }, "--allow-sys"],
+  [{ name: "env" }, "--allow-env (unscoped)"],
+];
+
+/**
+ * Describes the permission scope the server runs with.
+ *
+ * @param roots The `--root` directories, as real paths.
+ * @returns The lines to log, in order.
+ *
+ * @example
+ * ```ts
+ * import { describeScope } from "./scope.ts";
+ * for (const line of await describeScope([])) console.log(line.text);
+ * ```
+ */
+export async function describeScope(roots: readonly string[]): Promise<ScopeLine[]> {
+  const granted = async (descriptor: Deno.PermissionDescriptor) =>
+    (await Deno.permissions.query(descriptor)).state === "granted";
+  const lines: ScopeLine[] = [];
+  const info = (text: string) => lines.push({ text, warning: false });
+  const warn = (text: string) => lines.push({ text, warning: true });
+
+  if (await granted({ name: "write" })) {
+    info("Write scope: unrestricted (Deno's --allow-write lists no paths)");
+  } else {
+    info(
+      "Write scope: only the paths Deno's --allow-write lists (Deno does not reveal " +
+        "them); clients asking for files elsewhere get PermissionError",
+    );
+  }
+  if (roots.length > 0) {
+    info(`Write scope: confined to --root ${roots.join(", ")}`);
+    for (const root of roots) {
+      if (!(await granted({ name: "write", path: root }))) {
+        warn(
+          `Write scope: --root ${root} is outside Deno's --allow-write: files there are refused`,
+        );
+      }
+    }
+  } else {
+    info("Write scope: no --root");
+  }
+  const unneeded: string[] = [];
+  for (const [descriptor, flag] of UNNEEDED) {
+    if (await granted(descriptor)) unneeded.push(flag);
+  }
+  const net = await granted({ name: "net" });
+  if (net) unneeded.push("--allow-net (unscoped)");
+  if (unneeded.length > 0) {
+    const note = net
+      ? "; unscoped --allow-net is needed only for an abstract $NOTIFY_SOCKET"
+      : "";
+    warn(`Granted but not needed by offlog: ${unneeded.join(", ")}${note}`);
+  }
+  return lines;
+}

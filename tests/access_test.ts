@@ -1,0 +1,221 @@
+// The server's reach: Deno's permission scope and --root, checked on the real path so
+// that neither a symlink nor ".." leads out of it. Every case runs the real server and
+// a client that has permissions on the socket only.
+
+import assert from "node:assert/strict";
+import { startServer } from "./_server.ts";
+import { SERVER, socketOnlyClient, spawn, tempDir } from "./_deploy.ts";
+
+/**
+ * Lays out `<dir>/allowed` and `<dir>/outside` with symlinks that escape and one that
+ * stays inside.
+ */
+async function layout(dir: string): Promise<{ allowed: string; outside: string }> {
+  const allowed = `${dir}/allowed`;
+  const outside = `${dir}/outside`;
+  await Deno.mkdir(allowed);
+  await Deno.mkdir(outside);
+  await Deno.mkdir(`${allowed}/sub`);
+  await Deno.writeTextFile(`${outside}/x.log`, "secret\n");
+  await Deno.symlink(`${outside}/x.log`, `${allowed}/link.log`);
+  await Deno.symlink(outside, `${allowed}/linkdir`);
+  await Deno.symlink("../outside/created.log", `${allowed}/dangling.log`);
+  await Deno.writeTextFile(`${allowed}/inner.log`, "");
+  await Deno.symlink("inner.log", `${allowed}/inside.log`);
+  await Deno.symlink("loop2", `${allowed}/loop1`);
+  await Deno.symlink("loop1", `${allowed}/loop2`);
+  return { allowed, outside };
+}
+
+/** The escapes every confined server must refuse. */
+function escapes(allowed: string, outside: string): string[] {
+  return [
+    `${allowed}/link.log`, // symlink to a file outside
+    `${allowed}/linkdir/new.log`, // through a symlinked directory, file not yet created
+    `${allowed}/dangling.log`, // dangling symlink: opening would create the file outside
+    `${allowed}/../outside.log`, // ".." out of the directory
+    `${outside}/x.log`, // plainly outside
+  ];
+}
+
+/** Checks that nothing outside was written or created. */
+async function assertOutsideUntouched(dir: string, outside: string): Promise<void> {
+  assert.equal(await Deno.readTextFile(`${outside}/x.log`), "secret\n");
+  const names = [];
+  for await (const entry of Deno.readDir(outside)) names.push(entry.name);
+  assert.deepEqual(names, ["x.log"]);
+  await assert.rejects(Deno.lstat(`${dir}/outside.log`), Deno.errors.NotFound);
+}
+
+Deno.test("Access.check() refuses paths outside Deno's --allow-write scope, symlink and .. escapes included", async () => {
+  await using tmp = await tempDir();
+  const { allowed, outside } = await layout(tmp.path);
+  await using server = await startServer({
+    dir: tmp.path,
+    permissions: (socket) => [
+      "--no-prompt",
+      `--allow-read=${allowed},${socket}`,
+      `--allow-write=${allowed},${socket}`,
+      `--allow-net=unix:${socket}`,
+    ],
+  });
+  assert.match(server.stdout(), /Write scope: only the paths Deno's --allow-write lists/);
+
+  const refused = escapes(allowed, outside);
+  const lines = await socketOnlyClient(server.socketPath, refused);
+  for (const [i, path] of refused.entries()) {
+    assert.ok(
+      lines[i]!.startsWith(`PermissionDenied ${path}: Permission denied: '${path}'`),
+      lines[i],
+    );
+    assert.ok(
+      server.stderr().includes(`access denied for ${path}: PermissionError:`),
+      path,
+    );
+  }
+  assert.match(
+    lines[0]!,
+    /\(real path '.*\/outside\/x\.log'\) is outside the server's permission scope/,
+  );
+  await assertOutsideUntouched(tmp.path, outside);
+});
+
+Deno.test("Access.check() lets in-scope paths through: new files and symlinks that stay inside", async () => {
+  await using tmp = await tempDir();
+  const { allowed } = await layout(tmp.path);
+  await using server = await startServer({
+    dir: tmp.path,
+    permissions: (socket) => [
+      "--no-prompt",
+      `--allow-read=${allowed},${socket}`,
+      `--allow-write=${allowed},${socket}`,
+      `--allow-net=unix:${socket}`,
+    ],
+  });
+  const paths = [
+    `${allowed}/new.log`,
+    `${allowed}/inside.log`,
+    `${allowed}/sub/../new2.log`,
+  ];
+  const lines = await socketOnlyClient(server.socketPath, paths);
+  assert.deepEqual(lines, paths.map((path) => `OK ${path}`));
+  assert.equal(await Deno.readTextFile(`${allowed}/new.log`), `written to ${paths[0]}\n`);
+  assert.equal(
+    await Deno.readTextFile(`${allowed}/inner.log`),
+    `written to ${paths[1]}\n`,
+  );
+  assert.equal(
+    await Deno.readTextFile(`${allowed}/new2.log`),
+    `written to ${paths[2]}\n`,
+  );
+  assert.ok(
+    server.stdout().includes(
+      `access confirmed for ${paths[1]} (real path ${allowed}/inner.log)`,
+    ),
+  );
+});
+
+Deno.test("--root confines a server that has full permissions, on the real path", async () => {
+  await using tmp = await tempDir();
+  const { allowed, outside } = await layout(tmp.path);
+  await using server = await startServer({ dir: tmp.path, args: ["--root", allowed] });
+  assert.match(server.stdout(), /Write scope: unrestricted/);
+  assert.ok(server.stdout().includes(`Write scope: confined to --root ${allowed}`));
+
+  const refused = escapes(allowed, outside);
+  const lines = await socketOnlyClient(server.socketPath, [
+    ...refused,
+    `${allowed}/loop1`,
+    `${allowed}/new.log`,
+    `${allowed}/inside.log`,
+  ]);
+  for (const [i, path] of refused.entries()) {
+    assert.ok(
+      lines[i]!.startsWith(`PermissionDenied ${path}: Permission denied: '${path}'`) &&
+        lines[i]!.endsWith("is outside the server's --root directories"),
+      lines[i],
+    );
+  }
+  assert.match(
+    lines[refused.length]!,
+    /^OfflogServerError .*Too many levels of symbolic links/,
+  );
+  assert.equal(lines[refused.length + 1], `OK ${allowed}/new.log`);
+  assert.equal(lines[refused.length + 2], `OK ${allowed}/inside.log`);
+  await assertOutsideUntouched(tmp.path, outside);
+});
+
+Deno.test("--root that does not exist stops the server at start, naming it", async () => {
+  await using tmp = await tempDir();
+  const missing = `${tmp.path}/missing`;
+  const socket = `${tmp.path}/offlog.sock`;
+  await using server = spawn(Deno.execPath(), [
+    "run",
+    "-q",
+    "--allow-read",
+    "--allow-write",
+    `--allow-net=unix:${socket}`,
+    SERVER,
+    "-s",
+    socket,
+    "--root",
+    missing,
+  ]);
+  const status = await server.exited();
+  assert.equal(status.code, 1);
+  assert.ok(server.stderr().includes(`offlog: error: Cannot use --root "${missing}"`));
+  const names = [];
+  for await (const entry of Deno.readDir(tmp.path)) names.push(entry.name);
+  assert.deepEqual(names, [], "no socket left behind");
+});
+
+Deno.test("serve() logs its write scope at start and warns of permissions it does not need", async () => {
+  await using tmp = await tempDir();
+  await using server = await startServer({
+    dir: tmp.path,
+    permissions: (socket) => [
+      "--no-prompt",
+      `--allow-read=${tmp.path}`,
+      `--allow-write=${tmp.path}`,
+      `--allow-net=unix:${socket}`,
+      "--allow-run",
+    ],
+    args: ["--root", tmp.path],
+  });
+  await server.stop();
+  assert.match(server.stdout(), /Write scope: only the paths Deno's --allow-write lists/);
+  assert.ok(server.stdout().includes(`Write scope: confined to --root ${tmp.path}`));
+  assert.match(server.stderr(), /Granted but not needed by offlog: --allow-run\n/);
+});
+
+// A reopen after rotation (--rotate-check, SIGHUP) goes through the same access check.
+Deno.test({
+  name: "a symlink planted at a rotated path does not lead the reopen out of the scope",
+  async fn() {
+    await using tmp = await tempDir();
+    const { allowed, outside } = await layout(tmp.path);
+    await using server = await startServer({
+      dir: tmp.path,
+      permissions: (socket) => [
+        "--no-prompt",
+        `--allow-read=${allowed},${socket}`,
+        `--allow-write=${allowed},${socket}`,
+        `--allow-net=unix:${socket}`,
+      ],
+      args: ["--rotate-check", "50"],
+    });
+    const { ProxyFile } = await import("../mod.ts");
+    await using file = await ProxyFile.open(`${allowed}/a.log`, {
+      socketPath: server.socketPath,
+    });
+    file.write("one\n");
+    await file.flush();
+    await Deno.rename(`${allowed}/a.log`, `${allowed}/a.log.1`);
+    await Deno.symlink(`${outside}/x.log`, `${allowed}/a.log`);
+    await new Promise((r) => setTimeout(r, 300));
+    file.write("two\n");
+    await file.flush();
+    await file.close();
+    await assertOutsideUntouched(tmp.path, outside);
+  },
+});
