@@ -66,18 +66,22 @@ export class FrameReader {
   #need = -1;
   #parts: Uint8Array[] = [];
   #held = 0;
+  /**
+   * Set when a frame announced more than {@linkcode MAX_RECORD_BYTES}: the stream
+   * cannot go on. Frames before it were returned.
+   */
+  error: string | null = null;
 
   /**
    * Adds the bytes of one read.
    *
    * @param chunk The bytes; complete payloads refer to them, so do not reuse it.
-   * @returns The frames this chunk completed, in order.
-   * @throws {RangeError} A frame announces more than {@linkcode MAX_RECORD_BYTES}.
+   * @returns The frames this chunk completed, in order, up to a bad one (see `error`).
    */
   push(chunk: Uint8Array): Unit[] {
     const units: Unit[] = [];
     let offset = 0;
-    while (offset < chunk.length) {
+    while (offset < chunk.length && this.error === null) {
       if (this.#need < 0) {
         const take = Math.min(
           FRAME_HEADER_BYTES - this.#headerFill,
@@ -90,9 +94,9 @@ export class FrameReader {
         this.#headerFill = 0;
         this.#need = new DataView(this.#header.buffer).getUint32(0);
         if (this.#need > MAX_RECORD_BYTES) {
-          throw new RangeError(
-            `record of ${this.#need} bytes is larger than the maximum of ${MAX_RECORD_BYTES} bytes`,
-          );
+          this.error =
+            `record of ${this.#need} bytes is larger than the maximum of ${MAX_RECORD_BYTES} bytes`;
+          break;
         }
         if (this.#need === 0) {
           this.#need = -1;

@@ -242,35 +242,38 @@ export class Session implements Owner {
     };
     let chunk: Uint8Array | null = rest;
     let size = MIN_READ;
-    try {
-      while (chunk !== null && !this.failed) {
-        if (chunk.length > 0) {
-          if (frames !== null) { for (const unit of frames.push(chunk)) accept(unit); }
-          else accept(lines!.push(chunk));
-          if (file.backlog >= HIGH_WATER_BYTES) await file.belowHighWater();
+    while (chunk !== null && !this.failed) {
+      if (chunk.length > 0) {
+        if (frames !== null) {
+          for (const unit of frames.push(chunk)) accept(unit);
+          if (frames.error !== null) break;
+        } else {
+          accept(lines!.push(chunk));
         }
-        chunk = await this.#read(size);
-        if (chunk !== null) size = nextReadSize(size, chunk.length);
+        if (file.backlog >= HIGH_WATER_BYTES) await file.belowHighWater();
       }
-    } catch (error) {
-      if (!(error instanceof RangeError)) throw error;
-      const message = formatError("ValueError", error.message);
-      this.#context.log(`Client ${this.id} refused: ${message}`, true);
-      this.#send(message);
-      this.failed = true;
+      chunk = await this.#read(size);
+      if (chunk !== null) size = nextReadSize(size, chunk.length);
     }
     if (this.failed) return;
-    if (lines !== null) accept(lines.end());
-    const dropped = frames?.heldBytes ?? 0;
-    this.#context.log(
-      dropped > 0
-        ? `Client ${this.id} disconnected with an unfinished record (${dropped} bytes dropped)`
-        : `Client ${this.id} disconnected`,
-    );
+    const refusal = frames?.error ?? null;
+    if (refusal !== null) {
+      // What came before the bad frame is written; then the client is told and closed.
+      this.#context.log(`Client ${this.id} refused: ValueError: ${refusal}`, true);
+    } else {
+      if (lines !== null) accept(lines.end());
+      const dropped = frames?.heldBytes ?? 0;
+      this.#context.log(
+        dropped > 0
+          ? `Client ${this.id} disconnected with an unfinished record (${dropped} bytes dropped)`
+          : `Client ${this.id} disconnected`,
+      );
+    }
     if (this.#written < this.#received && !this.failed) {
       await new Promise<void>((resolve) => this.#whenWritten = resolve);
     }
-    if (!this.failed && !this.#stopping) this.#send(BYE);
+    if (refusal !== null) this.#send(formatError("ValueError", refusal));
+    else if (!this.failed && !this.#stopping) this.#send(BYE);
   }
 
   /** Reads once into a new buffer; `null` at the end or once the session is closed. */

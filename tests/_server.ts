@@ -80,7 +80,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     stderr: () => err,
     async waitFor(text: string, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
-      while (!out.includes(text)) {
+      while (!out.includes(text) && !err.includes(text)) {
         if (Date.now() > deadline) {
           throw new Error(
             `Server did not print "${text}"; stdout:\n${out}\nstderr:\n${err}`,
