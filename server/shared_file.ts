@@ -72,6 +72,8 @@ export class SharedFile {
   #ino: number | null;
   #queue: Entry[] = [];
   #backlog = 0;
+  /** Reused for joining a batch: one write in flight per file, so one buffer. */
+  #joined = new Uint8Array(0);
   #writing: Promise<void> | null = null;
   #belowHighWater: (() => void)[] = [];
   #reopen: PromiseWithResolvers<void> | null = null;
@@ -167,6 +169,25 @@ export class SharedFile {
     this.#file.close();
   }
 
+  /** The parts as one array: the only part itself, or copied into a reused buffer. */
+  #join(parts: Uint8Array[]): Uint8Array {
+    if (parts.length === 1) return parts[0]!;
+    let total = 0;
+    for (const part of parts) total += part.length;
+    if (total > MAX_WRITE_BYTES) return concat(parts);
+    if (this.#joined.length < total) {
+      this.#joined = new Uint8Array(
+        Math.min(MAX_WRITE_BYTES, Math.max(total, this.#joined.length * 2)),
+      );
+    }
+    let offset = 0;
+    for (const part of parts) {
+      this.#joined.set(part, offset);
+      offset += part.length;
+    }
+    return this.#joined.subarray(0, total);
+  }
+
   async #drain(): Promise<void> {
     while (this.#queue.length > 0 || this.#reopen !== null) {
       if (this.#reopen !== null) {
@@ -211,7 +232,7 @@ export class SharedFile {
       }
       try {
         if (parts.length > 0) {
-          const data = concat(parts);
+          const data = this.#join(parts);
           for (let offset = 0; offset < data.length;) {
             offset += await this.#file.write(data.subarray(offset));
           }

@@ -1,0 +1,72 @@
+// The lines every benchmark writes, and the check that they arrived whole.
+
+/** Bytes per line, newline included. */
+export const LINE_BYTES = 100;
+/** Distinct lines per writer: it writes them in turn. */
+export const BATCH = 1000;
+
+const FILLER = "abcdefghijklmnopqrstuvwxyz0123456789".repeat(3);
+
+/** Line `index` of writer `client`: 100 ASCII bytes, ending in a newline. */
+export function makeLine(client: number, index: number): string {
+  const head = `offlog bench c${String(client).padStart(3, "0")} l${
+    String(index).padStart(6, "0")
+  } `;
+  return head + FILLER.slice(0, LINE_BYTES - 1 - head.length) + "\n";
+}
+
+/** The lines a writer writes, in turn, `lines` in all. */
+export function linePool(client: number): string[] {
+  return Array.from({ length: BATCH }, (_, i) => makeLine(client, i));
+}
+
+/** What {@linkcode checkWhole} found. */
+export interface WholeReport {
+  /** Lines in the file. */
+  lines: number;
+  /** Lines that are not one of the expected lines: torn or interleaved records. */
+  broken: number;
+  /** Lines found per writer. */
+  perClient: Map<number, number>;
+}
+
+const LINE = /^offlog bench c(\d{3}) l(\d{6}) [a-z0-9]*$/;
+
+/**
+ * Reads a file written by bench writers and checks that every line is one of
+ * theirs, whole (right length and content), without holding the file in memory.
+ */
+export async function checkWhole(path: string): Promise<WholeReport> {
+  const report: WholeReport = { lines: 0, broken: 0, perClient: new Map() };
+  using file = await Deno.open(path);
+  const decoder = new TextDecoder();
+  let rest = "";
+  const buffer = new Uint8Array(1 << 20);
+  for (;;) {
+    const n = await file.read(buffer);
+    if (n === null) break;
+    const text = rest + decoder.decode(buffer.subarray(0, n), { stream: true });
+    const lines = text.split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) check(line, report);
+  }
+  if (rest.length > 0) {
+    report.lines++;
+    report.broken++; // an unterminated last line
+  }
+  return report;
+}
+
+function check(line: string, report: WholeReport): void {
+  report.lines++;
+  const match = LINE.exec(line);
+  if (
+    match === null || line.length !== LINE_BYTES - 1 ||
+    line !== makeLine(Number(match[1]), Number(match[2])).slice(0, -1)
+  ) {
+    report.broken++;
+    return;
+  }
+  const client = Number(match[1]);
+  report.perClient.set(client, (report.perClient.get(client) ?? 0) + 1);
+}
