@@ -26,6 +26,12 @@ export interface Batch {
 
 const encoder = new TextEncoder();
 
+type Item = string | Uint8Array;
+/** Records per block of the queue. */
+const BLOCK = 4096;
+/** Emptied blocks kept for reuse. */
+const MAX_SPARE = 16;
+
 /**
  * A FIFO of pending records. `push()` stores a reference and adds a length, so its
  * cost does not depend on the record or on how much is queued; `take()` joins the
@@ -44,9 +50,14 @@ const encoder = new TextEncoder();
  * ```
  */
 export class PendingBytes {
-  #items: (string | Uint8Array)[] = [];
+  // Records live in blocks of BLOCK slots, so that a deep queue never copies itself
+  // to grow; emptied blocks are kept for reuse.
+  #blocks: Item[][] = [[]];
   #head = 0;
+  #records = 0;
   #units = 0;
+  #spare: Item[][] = [];
+  #run: string[] = [];
   #scratch = new Uint8Array(0);
 
   /**
@@ -55,13 +66,19 @@ export class PendingBytes {
    * @param data The record; a string is encoded as UTF-8 when taken.
    */
   push(data: string | Uint8Array): void {
-    this.#items.push(data);
+    let tail = this.#blocks[this.#blocks.length - 1]!;
+    if (tail.length === BLOCK) {
+      tail = this.#spare.pop() ?? [];
+      this.#blocks.push(tail);
+    }
+    tail.push(data);
+    this.#records++;
     this.#units += data.length;
   }
 
   /** Records queued. */
   get records(): number {
-    return this.#items.length - this.#head;
+    return this.#records;
   }
 
   /**
@@ -81,52 +98,40 @@ export class PendingBytes {
    * @returns The batch, empty when nothing is queued.
    */
   take(target: number, headerBytes: number): Batch {
-    const items = this.#items;
-    const start = this.#head;
-    let end = start;
+    // First pass: how many records, and the most bytes they can encode to.
+    let count = 0;
     let units = 0;
     let worst = headerBytes;
-    while (
-      end < items.length && (end === start || units + items[end]!.length <= target)
-    ) {
-      const item = items[end]!;
-      units += item.length;
-      worst += typeof item === "string" ? item.length * 3 : item.length;
-      end++;
+    for (let b = 0, i = this.#head; b < this.#blocks.length; b++, i = 0) {
+      const block = this.#blocks[b]!;
+      for (; i < block.length; i++) {
+        const item = block[i]!;
+        if (count > 0 && units + item.length > target) break;
+        units += item.length;
+        worst += typeof item === "string" ? item.length * 3 : item.length;
+        count++;
+      }
+      if (i < block.length) break;
     }
     if (this.#scratch.length < worst) {
       this.#scratch = new Uint8Array(Math.max(worst, this.#scratch.length * 2));
     }
     const out = this.#scratch;
     let offset = headerBytes;
-    let run: string[] = [];
-    for (let i = start; i < end; i++) {
-      const item = items[i]!;
-      items[i] = "";
+    const run = this.#run;
+    for (let left = count; left > 0; left--) {
+      const item = this.#shiftItem();
       if (typeof item === "string") {
         run.push(item);
         continue;
       }
-      if (run.length > 0) {
-        offset += encoder.encodeInto(run.join(""), out.subarray(offset)).written;
-        run = [];
-      }
+      if (run.length > 0) offset += encodeRun(run, out, offset);
       out.set(item, offset);
       offset += item.length;
     }
-    if (run.length > 0) {
-      offset += encoder.encodeInto(run.join(""), out.subarray(offset)).written;
-    }
+    if (run.length > 0) offset += encodeRun(run, out, offset);
     this.#units -= units;
-    this.#head = end;
-    if (end === items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (end > 4096 && end * 2 > items.length) {
-      this.#items = items.slice(end);
-      this.#head = 0;
-    }
-    return { bytes: out.subarray(0, offset), records: end - start };
+    return { bytes: out.subarray(0, offset), records: count };
   }
 
   /**
@@ -135,15 +140,10 @@ export class PendingBytes {
    * @returns Its size, 0 when the queue is empty.
    */
   shift(): number {
-    if (this.#head === this.#items.length) return 0;
-    const item = this.#items[this.#head]!;
-    this.#items[this.#head++] = "";
-    this.#units -= item.length;
-    if (this.#head === this.#items.length) {
-      this.#items = [];
-      this.#head = 0;
-    }
-    return item.length;
+    if (this.#records === 0) return 0;
+    const size = this.#shiftItem().length;
+    this.#units -= size;
+    return size;
   }
 
   /**
@@ -152,10 +152,36 @@ export class PendingBytes {
    * @returns How many records and units were dropped.
    */
   clear(): { records: number; size: number } {
-    const dropped = { records: this.records, size: this.#units };
-    this.#items = [];
+    const dropped = { records: this.#records, size: this.#units };
+    this.#blocks = [[]];
     this.#head = 0;
+    this.#records = 0;
     this.#units = 0;
     return dropped;
   }
+
+  /** Removes the head record; the queue must not be empty. */
+  #shiftItem(): Item {
+    const block = this.#blocks[0]!;
+    const item = block[this.#head]!;
+    this.#records--;
+    if (++this.#head === block.length) {
+      this.#head = 0;
+      if (this.#blocks.length > 1) {
+        this.#blocks.shift();
+        block.length = 0;
+        if (this.#spare.length < MAX_SPARE) this.#spare.push(block);
+      } else {
+        block.length = 0;
+      }
+    }
+    return item;
+  }
+}
+
+/** Encodes the strings of `run` joined into `out` at `offset`, and empties `run`. */
+function encodeRun(run: string[], out: Uint8Array, offset: number): number {
+  const text = run.length === 1 ? run[0]! : run.join("");
+  run.length = 0;
+  return encoder.encodeInto(text, out.subarray(offset)).written;
 }
