@@ -165,3 +165,65 @@ try {
     assert.ok(next[c]! >= count, `client ${c} lost confirmed records`)
   );
 });
+
+Deno.test("the same byte stream split at any points yields the same file through the server", async () => {
+  const { default: fc } = await import("fast-check");
+  await using server = await startServer();
+  const lines = Array.from(
+    { length: 200 },
+    (_, i) => `line ${i} ${"p".repeat(i % 37)}\n`,
+  );
+  const stream = encoder.encode(lines.join(""));
+  const frames = (() => {
+    // offlog/1: the same lines, four records to a frame.
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < lines.length; i += 4) {
+      const body = encoder.encode(lines.slice(i, i + 4).join(""));
+      const frame = new Uint8Array(4 + body.length);
+      new DataView(frame.buffer).setUint32(0, body.length);
+      frame.set(body, 4);
+      parts.push(frame);
+    }
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+    return out;
+  })();
+  let run = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.boolean(),
+      fc.array(fc.nat({ max: stream.length + 200 }), { maxLength: 12 }),
+      async (v1, cuts) => {
+        const path = `${server.dir}/split${run++}.log`;
+        const opening = encoder.encode(v1 ? `offlog/1\0${path}\0` : `${path}\0`);
+        const body = v1 ? frames : stream;
+        const all = new Uint8Array(opening.length + body.length);
+        all.set(opening);
+        all.set(body, opening.length);
+        const points = [...new Set(cuts.map((c) => c % (all.length + 1)))].sort((a, b) =>
+          a - b
+        );
+        const conn = await Deno.connect({ transport: "unix", path: server.socketPath });
+        try {
+          let start = 0;
+          for (const point of [...points, all.length]) {
+            await writeAll(conn, all.subarray(start, point));
+            start = point;
+            await new Promise((r) => setTimeout(r, 1));
+          }
+          await conn.closeWrite();
+          const messages = await readMessages(conn);
+          assert.equal(messages.at(-1), "BYE");
+        } finally {
+          conn.close();
+        }
+        assert.deepEqual(await Deno.readFile(path), stream);
+      },
+    ),
+    { numRuns: 25 },
+  );
+});
