@@ -16,6 +16,7 @@ import {
   writeFrameHeader,
 } from "../protocol/mod.ts";
 import { handshake } from "./_handshake.ts";
+import { Delivery } from "./_delivery.ts";
 import { Link } from "./_link.ts";
 import { OfflogConnectionError, QueueFullError, serverError } from "./errors.ts";
 import { PendingBytes } from "./pending_bytes.ts";
@@ -84,13 +85,6 @@ const SAFE_UNITS = Math.floor(MAX_RECORD_BYTES / 3);
 const FIRST_RETRY = 50;
 const LAST_RETRY = 5000;
 
-interface Waiter {
-  seq: number;
-  target: number;
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
-
 interface Sent {
   end: number;
   payload: Uint8Array;
@@ -139,20 +133,12 @@ export class ProxyFile implements AsyncDisposable {
   #closed = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #retryDelay = FIRST_RETRY;
-  // Records: written, and sent or dropped. Payload bytes: taken for sending, in the
-  // socket, and acknowledged, counted across reconnections.
-  #written = 0;
-  #doneRecords = 0;
-  #sent = 0;
-  #handed = 0;
-  #acked = 0;
+  #delivery: Delivery;
   #unacked: Sent[] = [];
   #resend: Sent[] = [];
   #inFlight = { records: 0, size: 0 };
   #droppedRecords = 0;
   #droppedSize = 0;
-  #waiters: Waiter[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     path: string,
@@ -169,6 +155,16 @@ export class ProxyFile implements AsyncDisposable {
     this.#reconnect = options.reconnect ?? false;
     this.#onRotated = options.onRotated;
     this.#version = opened.version;
+    this.#delivery = new Delivery(timeout, {
+      hold: () => this.#link?.hold(),
+      release: () => this.#link?.release(),
+      timedOut: () =>
+        new Deno.errors.TimedOut(
+          `Timed out after ${this.#timeout} ms waiting for the offlog server at ` +
+            `"${this.socketPath}" to write "${this.path}": ${this.pendingSize} bytes not sent`,
+        ),
+    });
+    this.#delivery.acknowledged = opened.version === "offlog/1";
     this.#link = new Link(opened, 0, this.#events);
     register(this);
   }
@@ -259,7 +255,7 @@ export class ProxyFile implements AsyncDisposable {
       return;
     }
     this.#queue.push(data);
-    this.#written++;
+    this.#delivery.written++;
     if (!this.#pumping) this.#startPump();
   }
 
@@ -285,14 +281,7 @@ export class ProxyFile implements AsyncDisposable {
       this.#errorThrown = true;
       return Promise.reject(this.#error);
     }
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { seq: this.#written, target: -1, resolve, reject };
-      if (this.#doneRecords >= waiter.seq) waiter.target = this.#sent;
-      if (!this.#settle(waiter)) {
-        this.#waiters.push(waiter);
-        this.#watch();
-      }
-    });
+    return this.#delivery.wait();
   }
 
   /**
@@ -400,7 +389,7 @@ export class ProxyFile implements AsyncDisposable {
       while (this.#queue.size + size > this.#maxPending && this.#queue.records > 0) {
         this.#droppedSize += this.#queue.shift();
         this.#droppedRecords++;
-        this.#doneRecords++;
+        this.#delivery.done++;
       }
       return true;
     }
@@ -438,9 +427,10 @@ export class ProxyFile implements AsyncDisposable {
           const batch = this.#queue.take(BATCH_UNITS, header);
           frame = batch.bytes;
           records = batch.records;
-          this.#doneRecords += records;
-          this.#sent += frame.length - header;
-          end = this.#sent;
+          const delivery = this.#delivery;
+          delivery.done += records;
+          delivery.sent += frame.length - header;
+          end = delivery.sent;
           if (this.#reconnect && header > 0) {
             this.#unacked.push({ end, payload: frame.slice(header), records });
           }
@@ -449,8 +439,8 @@ export class ProxyFile implements AsyncDisposable {
         this.#inFlight = { records, size: frame.length - header };
         await link.send(frame);
         this.#inFlight = { records: 0, size: 0 };
-        this.#handed = end;
-        this.#progress();
+        this.#delivery.handed = end;
+        this.#delivery.progress();
       }
     } catch (cause) {
       // With reconnect the frame stays in #unacked and is sent again.
@@ -468,12 +458,12 @@ export class ProxyFile implements AsyncDisposable {
     onMessage: (link: Link, message: ServerMessage): void => {
       if (message.type === "ack") {
         const acked = link.base + message.bytes;
-        if (acked <= this.#acked) return;
-        this.#acked = acked;
+        if (acked <= this.#delivery.acked) return;
+        this.#delivery.acked = acked;
         let done = 0;
         while (done < this.#unacked.length && this.#unacked[done]!.end <= acked) done++;
         if (done > 0) this.#unacked.splice(0, done);
-        this.#progress();
+        this.#delivery.progress();
       } else if (message.type === "rotated") {
         this.#onRotated?.();
       } else if (message.type === "error") {
@@ -504,7 +494,7 @@ export class ProxyFile implements AsyncDisposable {
       this.#scheduleReconnect();
       return;
     }
-    const unsent = this.#queue.size + (this.#sent - this.#acked);
+    const unsent = this.#queue.size + (this.#delivery.sent - this.#delivery.acked);
     this.#fail(
       new OfflogConnectionError(
         `Lost the connection to the offlog server at "${this.socketPath}" for ` +
@@ -543,9 +533,10 @@ export class ProxyFile implements AsyncDisposable {
     }
     this.#retryDelay = FIRST_RETRY;
     this.#version = opened.version;
+    this.#delivery.acknowledged = opened.version === "offlog/1";
     this.#resend = [...this.#unacked];
-    this.#link = new Link(opened, this.#acked, this.#events);
-    if (this.#waiters.length > 0) this.#link.hold();
+    this.#link = new Link(opened, this.#delivery.acked, this.#events);
+    if (this.#delivery.waiting) this.#link.hold();
     await this.#pumpDone;
     if (!this.#pumping) this.#startPump();
   }
@@ -553,9 +544,7 @@ export class ProxyFile implements AsyncDisposable {
   #fail(error: Error): void {
     if (this.#error !== null) return;
     this.#error = error;
-    for (const waiter of this.#waiters) waiter.reject(error);
-    this.#waiters = [];
-    this.#unwatch();
+    this.#delivery.fail(error);
   }
 
   #tooLarge(bytes: number): RangeError {
@@ -563,51 +552,6 @@ export class ProxyFile implements AsyncDisposable {
       `Cannot write to "${this.path}": a record of ${bytes} bytes is larger than the ` +
         `maximum of ${MAX_RECORD_BYTES} bytes`,
     );
-  }
-
-  /** Resolves a waiter whose data is written (offlog/1) or in the socket (0.x). */
-  #settle(waiter: Waiter): boolean {
-    if (waiter.target < 0) return false;
-    const done = this.#version === "offlog/1" ? this.#acked : this.#handed;
-    if (done < waiter.target) return false;
-    waiter.resolve();
-    return true;
-  }
-
-  #progress(): void {
-    if (this.#waiters.length === 0) return;
-    const still: Waiter[] = [];
-    for (const waiter of this.#waiters) {
-      if (waiter.target < 0 && this.#doneRecords >= waiter.seq) {
-        waiter.target = this.#sent;
-      }
-      if (!this.#settle(waiter)) still.push(waiter);
-    }
-    this.#waiters = still;
-    if (still.length === 0) this.#unwatch();
-    else this.#watch();
-  }
-
-  /** Keeps the process alive and arms the no-progress timeout while waiting. */
-  #watch(): void {
-    if (this.#timer === undefined) this.#link?.hold();
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      const error = new Deno.errors.TimedOut(
-        `Timed out after ${this.#timeout} ms waiting for the offlog server at ` +
-          `"${this.socketPath}" to write "${this.path}": ${this.pendingSize} bytes not sent`,
-      );
-      for (const waiter of this.#waiters) waiter.reject(error);
-      this.#waiters = [];
-      this.#unwatch();
-    }, this.#timeout);
-  }
-
-  #unwatch(): void {
-    if (this.#timer === undefined) return;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#link?.release();
   }
 
   async #close(): Promise<void> {
@@ -629,7 +573,7 @@ export class ProxyFile implements AsyncDisposable {
     } finally {
       this.#closed = true;
       clearTimeout(this.#retryTimer);
-      this.#unwatch();
+      this.#delivery.stop();
       const link = this.#link;
       link?.close();
       await link?.done;
