@@ -186,7 +186,8 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
         log.info("Client %d connected", id);
         const session = new Session(id++, conn, context);
         sessions.add(session);
-        session.done.finally(() => sessions.delete(session));
+        const forget = () => sessions.delete(session);
+        session.done.then(forget, forget);
       }
     } catch (error) {
       if (!stopping) log.error("Stopped accepting clients: %s", error);

@@ -175,11 +175,19 @@ export class Session implements Owner {
       this.#close();
       if (this.#file !== null) {
         const file = this.#file;
-        const remaining = await this.#context.files.release(file);
-        this.#context.log(
-          `Client ${this.id} done (remaining: ${remaining}) with ${file.path}`,
-        );
-        if (remaining === 0) this.#context.log(`Closed ${file.path}`);
+        try {
+          const remaining = await this.#context.files.release(file);
+          this.#context.log(
+            `Client ${this.id} done (remaining: ${remaining}) with ${file.path}`,
+          );
+          if (remaining === 0) this.#context.log(`Closed ${file.path}`);
+        } catch (error) {
+          // `done` never rejects: the server awaits it at shutdown.
+          this.#context.log(
+            `Client ${this.id}: closing ${file.path} failed: ${error}`,
+            true,
+          );
+        }
       }
     }
   }
