@@ -35,6 +35,32 @@ export function parseSocketMode(text: string): number {
 }
 
 /**
+ * Listens on `path`, the socket file's mode from the umask. A socket file that no
+ * live server answers on is replaced; a live one is not.
+ *
+ * @param path The socket path.
+ * @param warn Logs a warning line.
+ * @returns The listener.
+ * @throws {Deno.errors.AddrInUse} A live server answers on `path`, or something
+ * other than a socket is there.
+ */
+export async function listen(
+  path: string,
+  warn: (message: string) => void,
+): Promise<Deno.UnixListener> {
+  try {
+    return Deno.listen({ transport: "unix", path });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+  }
+  if (await existingSocket(path)) {
+    warn(`Replacing stale socket file ${path}`);
+    await Deno.remove(path);
+  }
+  return Deno.listen({ transport: "unix", path });
+}
+
+/**
  * Listens on `path` with the socket file at exactly `mode`. A socket file that no
  * live server answers on is replaced; a live one is not.
  *

@@ -13,7 +13,7 @@ import { Session } from "./session.ts";
 import { Access } from "./access.ts";
 import { Notifier } from "./notify.ts";
 import { describeScope } from "./scope.ts";
-import { listenWithMode, scratchPath } from "./_listen.ts";
+import { listen, listenWithMode, scratchPath } from "./_listen.ts";
 
 /**
  * Options of {@linkcode serve}.
@@ -149,7 +149,7 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
   }
   try {
     listener = options.socketMode === undefined
-      ? await listen(socketPath, log)
+      ? await listen(socketPath, (m) => log.warning(m))
       : await listenWithMode(socketPath, options.socketMode, (m) => log.warning(m));
   } catch (error) {
     log.error("Cannot listen on socket %s: %s", socketPath, error);
@@ -239,33 +239,6 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
     reopen: () => rotation.reopenAll("reopen requested"),
     [Symbol.asyncDispose]: close,
   };
-}
-
-/** Listens on `path`, replacing a socket file that no live server answers on. */
-async function listen(path: string, log: Logger): Promise<Deno.UnixListener> {
-  try {
-    return Deno.listen({ transport: "unix", path });
-  } catch (error) {
-    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
-  }
-  let conn: Deno.UnixConn | undefined;
-  try {
-    conn = await Deno.connect({ transport: "unix", path });
-  } catch (error) {
-    if (!(error instanceof Deno.errors.ConnectionRefused)) throw error;
-  }
-  if (conn !== undefined) {
-    conn.close();
-    throw new Deno.errors.AddrInUse(`Another offlog server is listening on "${path}"`);
-  }
-  if (!(await Deno.lstat(path)).isSocket) {
-    throw new Deno.errors.AddrInUse(
-      `Cannot listen on "${path}": it exists and is not a socket`,
-    );
-  }
-  log.warning("Replacing stale socket file %s", path);
-  await Deno.remove(path);
-  return Deno.listen({ transport: "unix", path });
 }
 
 async function removeSocket(path: string): Promise<void> {
