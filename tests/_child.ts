@@ -1,6 +1,8 @@
 // Test helper: runs a fixture script as a child Deno process with narrow permissions,
 // lets the test wait for what it prints, and collects its exit.
 
+import { collectOutput } from "./_output.ts";
+
 /** A running child process. */
 export interface Child {
   process: Deno.ChildProcess;
@@ -36,30 +38,20 @@ export function spawnChild(script: string, args: string[], flags: string[]): Chi
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).spawn();
-  let out = "";
-  let err = "";
-  const collect = async (
-    stream: ReadableStream<Uint8Array>,
-    add: (s: string) => void,
-  ) => {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) add(text);
-  };
-  const collecting = Promise.all([
-    collect(process.stdout, (s) => out += s),
-    collect(process.stderr, (s) => err += s),
-  ]);
+  const output = collectOutput(process);
+  const collecting = output.done;
   const stdin = process.stdin.getWriter();
   let result: Promise<ChildResult> | null = null;
   return {
     process,
-    stdout: () => out,
-    stderr: () => err,
+    stdout: () => output.stdout(),
+    stderr: () => output.stderr(),
     async waitFor(text, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
-      while (!out.includes(text)) {
+      while (!output.stdout().includes(text)) {
         if (Date.now() > deadline) {
           throw new Error(
-            `Child did not print "${text}"; stdout:\n${out}\nstderr:\n${err}`,
+            `Child did not print "${text}"; stdout:\n${output.stdout()}\nstderr:\n${output.stderr()}`,
           );
         }
         await new Promise((r) => setTimeout(r, 5));
@@ -76,7 +68,13 @@ export function spawnChild(script: string, args: string[], flags: string[]): Chi
         clearTimeout(timer);
         await stdin.close().catch(() => {});
         await collecting;
-        return { code: status.code, signal: status.signal, stdout: out, stderr: err, ms };
+        return {
+          code: status.code,
+          signal: status.signal,
+          stdout: output.stdout(),
+          stderr: output.stderr(),
+          ms,
+        };
       })();
     },
   };

@@ -2,6 +2,8 @@
 // a bundle, a compiled binary, a client fixture) as a child process with the
 // environment given, collect its output, and end it cleanly.
 
+import { collectOutput } from "./_output.ts";
+
 /** The repository root, as a path. */
 export const ROOT: string = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 /** The server's entry point. */
@@ -40,18 +42,8 @@ export function spawn(command: string, args: string[], options: SpawnOptions = {
     env: { NO_COLOR: "1", ...options.env },
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   }).spawn();
-  let out = "";
-  let err = "";
-  const collect = async (
-    stream: ReadableStream<Uint8Array>,
-    add: (s: string) => void,
-  ) => {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) add(text);
-  };
-  const collecting = Promise.all([
-    collect(process.stdout, (s) => out += s),
-    collect(process.stderr, (s) => err += s),
-  ]);
+  const output = collectOutput(process);
+  const collecting = output.done;
   let done = false;
   const status = process.status.then(async (s) => {
     done = true;
@@ -60,16 +52,16 @@ export function spawn(command: string, args: string[], options: SpawnOptions = {
   });
   const proc: Proc = {
     process,
-    stdout: () => out,
-    stderr: () => err,
+    stdout: () => output.stdout(),
+    stderr: () => output.stderr(),
     async waitFor(text, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
-      while (!out.includes(text)) {
+      while (!output.stdout().includes(text)) {
         if (done || Date.now() > deadline) {
           await Promise.race([status, new Promise((r) => setTimeout(r, 100))]);
           throw new Error(
             `${command} did not print "${text}"${done ? " (it exited)" : ""}; ` +
-              `stdout:\n${out}\nstderr:\n${err}`,
+              `stdout:\n${output.stdout()}\nstderr:\n${output.stderr()}`,
           );
         }
         await new Promise((r) => setTimeout(r, 10));

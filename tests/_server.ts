@@ -1,6 +1,8 @@
 // Test helper: runs the real server (server.ts) as a child process on a socket in a
 // fresh temporary directory, and cleans both up.
 
+import { collectOutput } from "./_output.ts";
+
 const SERVER = new URL("../server.ts", import.meta.url).pathname;
 
 /** Options of {@linkcode startServer}. */
@@ -58,32 +60,22 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).spawn();
-  let out = "";
-  let err = "";
-  const collect = async (
-    stream: ReadableStream<Uint8Array>,
-    add: (s: string) => void,
-  ) => {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) add(text);
-  };
-  const collecting = Promise.all([
-    collect(process.stdout, (s) => out += s),
-    collect(process.stderr, (s) => err += s),
-  ]);
+  const output = collectOutput(process);
+  const collecting = output.done;
   let status: Promise<Deno.CommandStatus> | null = null;
   const exited = () => status ??= process.status.then(async (s) => (await collecting, s));
   const server: RunningServer = {
     dir,
     socketPath,
     process,
-    stdout: () => out,
-    stderr: () => err,
+    stdout: () => output.stdout(),
+    stderr: () => output.stderr(),
     async waitFor(text: string, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
-      while (!out.includes(text) && !err.includes(text)) {
+      while (!output.stdout().includes(text) && !output.stderr().includes(text)) {
         if (Date.now() > deadline) {
           throw new Error(
-            `Server did not print "${text}"; stdout:\n${out}\nstderr:\n${err}`,
+            `Server did not print "${text}"; stdout:\n${output.stdout()}\nstderr:\n${output.stderr()}`,
           );
         }
         await new Promise((r) => setTimeout(r, 10));
@@ -108,7 +100,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         server.waitFor("Listening on socket"),
         exited().then((s) => {
           throw new Error(
-            `Server exited with ${s.code} before listening:\n${out}\n${err}`,
+            `Server exited with ${s.code} before listening:\n${output.stdout()}\n${output.stderr()}`,
           );
         }),
       ]);
