@@ -68,6 +68,7 @@ Deno.test("serve({ notify }) sends READY=1 once listening and STOPPING=1 on SIGT
   // READY=1 arrives only once the socket listens.
   assert.ok((await Deno.lstat(socket)).isSocket);
   assert.deepEqual(datagrams(systemd), [`READY=1\nSTATUS=Listening on socket ${socket}`]);
+  await server.waitFor("Notified systemd");
   assert.match(server.stdout(), /Notified systemd \(.*notify\.sock\): READY=1/);
 
   const status = await server.stop("SIGTERM");
