@@ -222,6 +222,8 @@ Deno.test("deploy/offlog.service and deploy/app.service run as written: READY=1,
   await using systemd = await notifyReceiver(notify);
   await using server = spawnWithUmask(umask, command!, args, { NOTIFY_SOCKET: notify });
   await waitFor(() => systemd.stdout().includes("READY=1"), "READY=1");
+  // The server logs this once the datagram's temporary socket is gone again.
+  await waitFor(() => server.stdout().includes("Notified systemd"), "the server's log");
   const socket = `${run}/offlog.sock`;
   assert.equal(await mode(socket), 0o660);
   assert.deepEqual(await names(run), ["offlog.sock"]);
