@@ -57,7 +57,6 @@ export class PendingBytes {
   #records = 0;
   #units = 0;
   #spare: Item[][] = [];
-  #run: string[] = [];
   #scratch = new Uint8Array(0);
 
   /**
@@ -118,18 +117,28 @@ export class PendingBytes {
     }
     const out = this.#scratch;
     let offset = headerBytes;
-    const run = this.#run;
-    for (let left = count; left > 0; left--) {
-      const item = this.#shiftItem();
-      if (typeof item === "string") {
-        run.push(item);
-        continue;
+    // Second pass, a block at a time: runs of strings are joined and encoded at once.
+    for (let left = count; left > 0;) {
+      const block = this.#blocks[0]!;
+      const start = this.#head;
+      const end = Math.min(block.length, start + left);
+      let run = -1;
+      for (let i = start; i < end; i++) {
+        const item = block[i]!;
+        if (typeof item === "string") {
+          if (run < 0) run = i;
+          continue;
+        }
+        if (run >= 0) offset += encodeStrings(block, run, i, out, offset);
+        run = -1;
+        out.set(item, offset);
+        offset += item.length;
       }
-      if (run.length > 0) offset += encodeRun(run, out, offset);
-      out.set(item, offset);
-      offset += item.length;
+      if (run >= 0) offset += encodeStrings(block, run, end, out, offset);
+      left -= end - start;
+      this.#records -= end - start;
+      this.#advance(block, end);
     }
-    if (run.length > 0) offset += encodeRun(run, out, offset);
     this.#units -= units;
     return { bytes: out.subarray(0, offset), records: count };
   }
@@ -165,23 +174,35 @@ export class PendingBytes {
     const block = this.#blocks[0]!;
     const item = block[this.#head]!;
     this.#records--;
-    if (++this.#head === block.length) {
-      this.#head = 0;
-      if (this.#blocks.length > 1) {
-        this.#blocks.shift();
-        block.length = 0;
-        if (this.#spare.length < MAX_SPARE) this.#spare.push(block);
-      } else {
-        block.length = 0;
-      }
-    }
+    this.#advance(block, this.#head + 1);
     return item;
+  }
+
+  /** Moves the head of the first block to `end`, retiring the block when it is used up. */
+  #advance(block: Item[], end: number): void {
+    if (end < block.length) {
+      this.#head = end;
+      return;
+    }
+    this.#head = 0;
+    block.length = 0;
+    if (this.#blocks.length > 1) {
+      this.#blocks.shift();
+      if (this.#spare.length < MAX_SPARE) this.#spare.push(block);
+    }
   }
 }
 
-/** Encodes the strings of `run` joined into `out` at `offset`, and empties `run`. */
-function encodeRun(run: string[], out: Uint8Array, offset: number): number {
-  const text = run.length === 1 ? run[0]! : run.join("");
-  run.length = 0;
+/** Encodes the strings `block[start..end)`, joined, into `out` at `offset`. */
+function encodeStrings(
+  block: Item[],
+  start: number,
+  end: number,
+  out: Uint8Array,
+  offset: number,
+): number {
+  const text = end - start === 1
+    ? block[start] as string
+    : (block.slice(start, end) as string[]).join("");
   return encoder.encodeInto(text, out.subarray(offset)).written;
 }

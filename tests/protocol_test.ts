@@ -182,3 +182,45 @@ Deno.test("PendingBytes.take() encodes whole records in batches, strings and byt
   assert.equal(queue.shift(), 1);
   assert.equal(decoder.decode(queue.take(100, 0).bytes), "bb");
 });
+
+Deno.test("PendingBytes gives back every record, in order and encoded, across blocks and batch sizes", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.uint8Array({ maxLength: 20 })), {
+        maxLength: 10_000,
+      }),
+      fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 50 }),
+      fc.nat({ max: 20 }),
+      (items, targets, drops) => {
+        const queue = new PendingBytes();
+        for (const item of items) queue.push(item);
+        const kept = items.slice(Math.min(drops, items.length));
+        for (let i = 0; i < drops; i++) queue.shift();
+        const expected = kept.map((item) =>
+          typeof item === "string" ? encoder.encode(item) : item
+        );
+        const want = new Uint8Array(expected.reduce((n, b) => n + b.length, 0));
+        let at = 0;
+        for (const bytes of expected) {
+          want.set(bytes, at);
+          at += bytes.length;
+        }
+        const got = new Uint8Array(want.length);
+        let offset = 0;
+        let records = 0;
+        for (let t = 0; queue.records > 0; t++) {
+          const batch = queue.take(targets[t % targets.length]!, 3);
+          assert.ok(batch.records > 0);
+          records += batch.records;
+          got.set(batch.bytes.subarray(3), offset);
+          offset += batch.bytes.length - 3;
+        }
+        assert.equal(records, kept.length);
+        assert.equal(queue.size, 0);
+        assert.equal(offset, want.length);
+        assert.deepEqual(got, want);
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
