@@ -156,3 +156,29 @@ Deno.test("server CLI: --help, --version, and bad arguments exit 2 with usage on
   assert.equal(missing.code, 2);
   assert.match(decode(missing.stderr), /^usage: offlog/);
 });
+
+Deno.test("ProxyFile.open() resolves a relative path against the working directory", async () => {
+  await using server = await startServer();
+  const script = `${server.dir}/relative.ts`;
+  await Deno.mkdir(`${server.dir}/work`);
+  await Deno.writeTextFile(
+    script,
+    `import { ProxyFile } from "${MOD}";
+await using file = await ProxyFile.open("sub/../rel.log", { socketPath: Deno.args[0] });
+console.log(file.path);
+file.write("relative\\n");
+`,
+  );
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, server.socketPath],
+    cwd: `${server.dir}/work`,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
+  assert.equal(
+    new TextDecoder().decode(result.stdout).trim(),
+    `${server.dir}/work/rel.log`,
+  );
+  assert.equal(await Deno.readTextFile(`${server.dir}/work/rel.log`), "relative\n");
+});
