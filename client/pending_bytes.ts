@@ -127,6 +127,13 @@ export class PendingBytes {
         const item = block[i]!;
         if (typeof item === "string") {
           if (run < 0) run = i;
+          // A record ending in half a surrogate pair is encoded on its own, so that what
+          // reaches the file does not depend on how records were batched.
+          const last = item.charCodeAt(item.length - 1);
+          if (last >= 0xd800 && last <= 0xdbff) {
+            offset += encodeStrings(block, run, i + 1, out, offset);
+            run = -1;
+          }
           continue;
         }
         if (run >= 0) offset += encodeStrings(block, run, i, out, offset);

@@ -206,6 +206,11 @@ export class ProxyFile implements AsyncDisposable {
     if (max !== undefined && !(max >= 0)) {
       throw new RangeError(`Cannot open "${path}": maxPendingBytes must not be negative`);
     }
+    if (path.includes("\0")) {
+      throw new TypeError(
+        `Cannot open ${JSON.stringify(path)}: a path cannot contain NUL`,
+      );
+    }
     const absolute = path.startsWith("/") ? path : resolveRelative(path);
     const opened = await handshake(socketPath, absolute, timeout);
     return new ProxyFile(absolute, socketPath, timeout, options, opened);
@@ -281,7 +286,10 @@ export class ProxyFile implements AsyncDisposable {
       this.#errorThrown = true;
       return Promise.reject(this.#error);
     }
-    return this.#delivery.wait();
+    return this.#delivery.wait().catch((error: Error) => {
+      if (error === this.#error) this.#errorThrown = true;
+      throw error;
+    });
   }
 
   /**
@@ -558,7 +566,7 @@ export class ProxyFile implements AsyncDisposable {
     unregister(this);
     let failure: Error | null = null;
     try {
-      if (this.#error === null) await this.flush();
+      if (this.#error === null) await this.#delivery.wait();
       const link = this.#link;
       if (this.#error === null && link !== null) {
         await link.closeWrite();

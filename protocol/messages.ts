@@ -92,8 +92,11 @@ export function parseMessage(text: string): ServerMessage {
   if (text === BYE) return { type: "bye" };
   if (text === ROTATED) return { type: "rotated" };
   if (text.startsWith(ACK_PREFIX)) {
-    const bytes = Number(text.slice(ACK_PREFIX.length));
-    if (Number.isSafeInteger(bytes) && bytes >= 0) return { type: "ack", bytes };
+    const digits = text.slice(ACK_PREFIX.length);
+    const bytes = Number(digits);
+    if (/^[0-9]+$/.test(digits) && Number.isSafeInteger(bytes)) {
+      return { type: "ack", bytes };
+    }
   }
   const colon = text.indexOf(": ");
   if (colon > 0 && /^[A-Za-z_][A-Za-z0-9_]*$/.test(text.slice(0, colon))) {
