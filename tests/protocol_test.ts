@@ -1,19 +1,23 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  denoErrorClass,
   encodeMessage,
   encodeOpening,
+  formatError,
   FrameReader,
   LineReader,
   MAX_RECORD_BYTES,
   MessageDecoder,
+  NOT_ABSOLUTE,
   OpeningReader,
   parseMessage,
   PATH_MAX,
+  pythonErrorName,
+  SERVER_EXITED,
   type Unit,
   writeFrameHeader,
 } from "../protocol/mod.ts";
-import { PendingBytes } from "../client/pending_bytes.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -161,66 +165,286 @@ Deno.test("LineReader yields only whole lines, the same file however the stream 
   );
 });
 
-Deno.test("PendingBytes.take() encodes whole records in batches, strings and bytes mixed", () => {
-  const queue = new PendingBytes();
-  queue.push("héllo ");
-  queue.push(new Uint8Array([119, 10]));
-  queue.push("x".repeat(100));
-  queue.push("y".repeat(100));
-  assert.equal(queue.records, 4);
-  const first = queue.take(110, 4);
-  assert.equal(first.records, 3, "stops before the record that would pass the target");
-  assert.equal(decoder.decode(first.bytes.subarray(4)), "héllo w\n" + "x".repeat(100));
-  const second = queue.take(10, 0);
-  assert.equal(second.records, 1, "a larger first record is taken whole");
-  assert.equal(decoder.decode(second.bytes), "y".repeat(100));
-  assert.equal(queue.records, 0);
-  assert.equal(queue.size, 0);
-  assert.equal(queue.take(10, 0).records, 0);
-  queue.push("a");
-  queue.push("bb");
-  assert.equal(queue.shift(), 1);
-  assert.equal(decoder.decode(queue.take(100, 0).bytes), "bb");
+Deno.test("writeFrameHeader() writes the payload length big-endian at the frame's own offset", () => {
+  for (const length of [0, 1, 258, 65_536 + 3]) {
+    const buffer = new Uint8Array(10 + 4 + length + 7).fill(0xee);
+    const frame = buffer.subarray(10, 10 + 4 + length);
+    writeFrameHeader(frame);
+    const expected = [
+      length >>> 24,
+      (length >>> 16) & 255,
+      (length >>> 8) & 255,
+      length & 255,
+    ];
+    assert.deepEqual([...buffer.subarray(10, 14)], expected, `length ${length}`);
+    assert.ok(
+      buffer.subarray(0, 10).every((b) => b === 0xee),
+      "nothing before the frame",
+    );
+    assert.ok(buffer.subarray(14).every((b) => b === 0xee), "the payload is untouched");
+  }
+  const max = new Uint8Array(4 + MAX_RECORD_BYTES);
+  writeFrameHeader(max);
+  assert.deepEqual([...max.subarray(0, 4)], [1, 0, 0, 0]);
+  assert.throws(
+    () => writeFrameHeader(new Uint8Array(4 + MAX_RECORD_BYTES + 1)),
+    RangeError,
+  );
+  assert.throws(() => writeFrameHeader(new Uint8Array(3)), RangeError);
 });
 
-Deno.test("PendingBytes gives back every record, in order and encoded, across blocks and batch sizes", () => {
+Deno.test("FrameReader ignores empty frames, counts held bytes, and stops for good after an oversized frame", () => {
+  const reader = new FrameReader();
+  const stream = [
+    ...frame(new Uint8Array(0)),
+    ...frame(encoder.encode("ab")),
+    ...frame(new Uint8Array(0)),
+    ...frame(encoder.encode("cde")),
+  ];
+  assert.deepEqual(reader.push(new Uint8Array(stream.slice(0, 6))), []);
+  assert.equal(reader.heldBytes, 2, "two header bytes of the next frame");
+  const units = reader.push(new Uint8Array(stream.slice(6, 13)));
+  assert.deepEqual(units.map((u) => decoder.decode(join(u))), ["ab"]);
+  assert.equal(reader.heldBytes, 3, "3 header bytes of the next frame");
+  assert.deepEqual(
+    reader.push(new Uint8Array(stream.slice(13))).map((u) => decoder.decode(join(u))),
+    ["cde"],
+  );
+  assert.equal(reader.heldBytes, 0);
+  assert.equal(reader.error, null);
+
+  const bad = new FrameReader();
+  const header = new Uint8Array(4);
+  new DataView(header.buffer).setUint32(0, MAX_RECORD_BYTES + 1);
+  assert.deepEqual(bad.push(header.subarray(0, 2)), []);
+  assert.equal(bad.error, null, "not known before the whole header");
+  assert.deepEqual(bad.push(header.subarray(2)), []);
+  assert.equal(
+    bad.error,
+    `record of ${
+      MAX_RECORD_BYTES + 1
+    } bytes is larger than the maximum of ${MAX_RECORD_BYTES} bytes`,
+  );
+  assert.deepEqual(bad.push(frame(encoder.encode("later\n"))), [], "nothing after it");
+
+  const exact = new FrameReader();
+  const maxHeader = new Uint8Array(4);
+  new DataView(maxHeader.buffer).setUint32(0, MAX_RECORD_BYTES);
+  assert.deepEqual(exact.push(maxHeader), []);
+  assert.equal(exact.error, null, "a frame of exactly MAX_RECORD_BYTES is fine");
+});
+
+Deno.test("OpeningReader yields the same path, version and data however the stream is split into reads", () => {
   fc.assert(
     fc.property(
-      fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.uint8Array({ maxLength: 20 })), {
-        maxLength: 10_000,
-      }),
-      fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 50 }),
-      fc.nat({ max: 20 }),
-      (items, targets, drops) => {
-        const queue = new PendingBytes();
-        for (const item of items) queue.push(item);
-        const kept = items.slice(Math.min(drops, items.length));
-        for (let i = 0; i < drops; i++) queue.shift();
-        const expected = kept.map((item) =>
-          typeof item === "string" ? encoder.encode(item) : item
-        );
-        const want = new Uint8Array(expected.reduce((n, b) => n + b.length, 0));
-        let at = 0;
-        for (const bytes of expected) {
-          want.set(bytes, at);
-          at += bytes.length;
+      fc.uint8Array({ minLength: 0, maxLength: 300 }).map((bytes) =>
+        Uint8Array.from([47, ...bytes.map((b) => (b === 0 ? 1 : b))])
+      ),
+      fc.constantFrom("0.x" as const, "offlog/1" as const),
+      fc.uint8Array({ maxLength: 200 }),
+      fc.array(fc.nat(), { maxLength: 20 }),
+      (path, version, data, cuts) => {
+        const hello = version === "offlog/1"
+          ? encoder.encode("offlog/1\0")
+          : new Uint8Array(0);
+        const stream = Uint8Array.from([...hello, ...path, 0, ...data]);
+        const reader = new OpeningReader();
+        const pieces = split(stream, cuts);
+        let result: ReturnType<OpeningReader["push"]> = { state: "more" };
+        let k = 0;
+        let pushed = 0;
+        while (result.state === "more") {
+          assert.ok(k < pieces.length, "the opening completes within the stream");
+          result = reader.push(pieces[k]!);
+          pushed += pieces[k++]!.length;
+          if (result.state === "more") {
+            assert.ok(reader.heldBytes <= pushed);
+          }
         }
-        const got = new Uint8Array(want.length);
-        let offset = 0;
-        let records = 0;
-        for (let t = 0; queue.records > 0; t++) {
-          const batch = queue.take(targets[t % targets.length]!, 3);
-          assert.ok(batch.records > 0);
-          records += batch.records;
-          got.set(batch.bytes.subarray(3), offset);
-          offset += batch.bytes.length - 3;
-        }
-        assert.equal(records, kept.length);
-        assert.equal(queue.size, 0);
-        assert.equal(offset, want.length);
-        assert.deepEqual(got, want);
+        assert.ok(result.state === "done", JSON.stringify(result));
+        assert.equal(result.version, version);
+        assert.deepEqual(result.path, path);
+        const rest = [...result.rest, ...pieces.slice(k).flatMap((p) => [...p])];
+        assert.deepEqual(rest, [...data], "the bytes after the opening are file data");
       },
     ),
-    { numRuns: 100 },
   );
+});
+
+Deno.test("OpeningReader takes a path of exactly PATH_MAX bytes and refuses a longer one, NUL or not", () => {
+  const exact = encoder.encode("/" + "a".repeat(PATH_MAX - 1) + "\0");
+  const done = new OpeningReader().push(exact);
+  assert.ok(done.state === "done");
+  assert.equal(done.path.length, PATH_MAX);
+
+  const refused = {
+    state: "refused",
+    name: "ValueError",
+    message: "path longer than PATH_MAX",
+  };
+  const longWithNul = encoder.encode("/" + "a".repeat(PATH_MAX) + "\0");
+  assert.deepEqual(new OpeningReader().push(longWithNul), refused);
+  const v1 = new OpeningReader();
+  assert.equal(v1.push(encoder.encode("offlog/1\0")).state, "more");
+  assert.equal(v1.push(encoder.encode("/" + "b".repeat(PATH_MAX - 1))).state, "more");
+  assert.equal(v1.heldBytes, PATH_MAX, "the hello does not count toward PATH_MAX");
+  assert.deepEqual(v1.push(encoder.encode("b")), refused);
+});
+
+Deno.test("OpeningReader reads the hello only as the first token", () => {
+  let result = new OpeningReader().push(encoder.encode("offlog/1\0offlog/1\0x"));
+  assert.ok(result.state === "done");
+  assert.equal(result.version, "offlog/1");
+  assert.equal(decoder.decode(result.path), "offlog/1", "a second hello is the path");
+  assert.equal(decoder.decode(result.rest), "x");
+  result = new OpeningReader().push(encoder.encode("offlog/2\0"));
+  assert.ok(result.state === "done");
+  assert.equal(result.version, "0.x", "another token is a 0.x path");
+  assert.equal(decoder.decode(result.path), "offlog/2");
+  result = new OpeningReader().push(encoder.encode("\0"));
+  assert.ok(result.state === "done");
+  assert.equal(result.path.length, 0);
+});
+
+Deno.test("encodeOpening() encodes the path as UTF-8 after the hello, each token NUL-ended", () => {
+  assert.equal(decoder.decode(encodeOpening("/tmp/é.log", "0.x")), "/tmp/é.log\0");
+  assert.equal(
+    decoder.decode(encodeOpening("/tmp/é.log", "offlog/1")),
+    "offlog/1\0/tmp/é.log\0",
+  );
+  assert.equal(encodeOpening("/tmp/é.log", "0.x").length, 12);
+});
+
+Deno.test("MessageDecoder yields the same messages however the stream is split, UTF-8 included", () => {
+  const message = fc.oneof(
+    fc.constantFrom("OK", "BYE", "ROTATED", "OSError: offlog server exited"),
+    fc.nat().map((n) => `ACK ${n}`),
+    fc.tuple(
+      fc.constantFrom("PermissionError", "ValueError", "FileNotFoundError", "Bad Name"),
+      fc.string({ unit: "grapheme", maxLength: 30 }),
+    ).map(([name, text]) => `${name}: ${text.replaceAll("\0", "")}`),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(message, { maxLength: 15 }),
+      fc.array(fc.nat(), { maxLength: 30 }),
+      (texts, cuts) => {
+        const stream = new Uint8Array(texts.flatMap((text) => [...encodeMessage(text)]));
+        const messages = new MessageDecoder();
+        const out = split(stream, cuts).flatMap((piece) => messages.push(piece));
+        assert.deepEqual(out, texts.map(parseMessage));
+      },
+    ),
+  );
+});
+
+Deno.test("MessageDecoder does not keep a reference to the caller's buffer", () => {
+  const messages = new MessageDecoder();
+  const buffer = encoder.encode("ACK 12");
+  assert.deepEqual(messages.push(buffer), []);
+  buffer.fill(0x39); // the socket's buffer is reused for the next read
+  assert.deepEqual(messages.push(encoder.encode("3\0")), [{ type: "ack", bytes: 123 }]);
+});
+
+Deno.test("parseMessage() knows every server message and takes anything else for an error", () => {
+  assert.deepEqual(parseMessage("OK"), { type: "ok" });
+  assert.deepEqual(parseMessage("BYE"), { type: "bye" });
+  assert.deepEqual(parseMessage("ROTATED"), { type: "rotated" });
+  assert.deepEqual(parseMessage("ACK 0"), { type: "ack", bytes: 0 });
+  assert.deepEqual(parseMessage("ACK 9007199254740991"), {
+    type: "ack",
+    bytes: Number.MAX_SAFE_INTEGER,
+  });
+  assert.deepEqual(
+    parseMessage("PermissionError: [Errno 13] Permission denied: '/a: b.log'"),
+    {
+      type: "error",
+      name: "PermissionError",
+      message: "[Errno 13] Permission denied: '/a: b.log'",
+    },
+    "the name ends at the first colon",
+  );
+  assert.deepEqual(parseMessage("OSError: offlog server exited"), {
+    type: "error",
+    name: "OSError",
+    message: "offlog server exited",
+  });
+  for (
+    const text of [
+      "",
+      "ok",
+      "OK ",
+      "Not A Name: x",
+      ": x",
+      "ACK -1",
+      "ACK 9007199254740992",
+    ]
+  ) {
+    assert.deepEqual(parseMessage(text), {
+      type: "error",
+      name: "ValueError",
+      message: text,
+    });
+  }
+});
+
+Deno.test("parseMessage() reads an ACK count only as decimal digits, as PROTOCOL.md defines it", () => {
+  // `ACK <n>`: n in decimal. Anything else is not an ACK.
+  const texts = ["ACK ", "ACK 1e3", "ACK 0x10", "ACK  5", "ACK 5 ", "ACK +5", "ACK 5.0"];
+  const taken = texts.filter((text) => parseMessage(text).type === "ack").map((text) =>
+    `${JSON.stringify(text)} as ${JSON.stringify(parseMessage(text))}`
+  );
+  assert.deepEqual(taken, [], `read as ACKs: ${taken.join(", ")}`);
+  assert.deepEqual(parseMessage("ACK 5"), { type: "ack", bytes: 5 });
+});
+
+Deno.test("encodeMessage() and formatError() write the 0.x form: UTF-8 text, one NUL", () => {
+  const text = formatError(
+    "FileNotFoundError",
+    "[Errno 2] No such file or directory: '/nö'",
+  );
+  assert.equal(text, "FileNotFoundError: [Errno 2] No such file or directory: '/nö'");
+  const bytes = encodeMessage(text);
+  assert.equal(bytes.at(-1), 0);
+  assert.equal(bytes.indexOf(0), bytes.length - 1, "one NUL, at the end");
+  assert.equal(decoder.decode(bytes.subarray(0, -1)), text);
+});
+
+Deno.test("LineReader lets a line longer than MAX_RECORD_BYTES through rather than hold it forever", () => {
+  const reader = new LineReader();
+  const piece = new Uint8Array(MAX_RECORD_BYTES / 2).fill(0x78);
+  assert.equal(reader.push(piece), null);
+  assert.equal(reader.push(piece), null, "exactly the maximum is still held");
+  assert.equal(reader.heldBytes, MAX_RECORD_BYTES);
+  const unit = reader.push(new Uint8Array([0x78]));
+  assert.ok(unit !== null);
+  assert.equal(unit.bytes, MAX_RECORD_BYTES + 1);
+  assert.equal(reader.heldBytes, 0);
+  assert.equal(reader.end(), null);
+});
+
+Deno.test("pythonErrorName() and denoErrorClass() map the 0.x names to Deno's errors and back", () => {
+  const pairs: [string, new (message?: string) => Error][] = [
+    ["PermissionError", Deno.errors.PermissionDenied],
+    ["FileNotFoundError", Deno.errors.NotFound],
+    ["IsADirectoryError", Deno.errors.IsADirectory],
+    ["NotADirectoryError", Deno.errors.NotADirectory],
+    ["FileExistsError", Deno.errors.AlreadyExists],
+    ["BrokenPipeError", Deno.errors.BrokenPipe],
+    ["TimeoutError", Deno.errors.TimedOut],
+  ];
+  for (const [name, cls] of pairs) {
+    assert.equal(pythonErrorName(new cls("x")), name);
+    assert.equal(denoErrorClass(name), cls);
+  }
+  assert.equal(pythonErrorName(new Deno.errors.NotCapable("scope")), "PermissionError");
+  assert.equal(pythonErrorName(new Error("ENOSPC")), "OSError");
+  assert.equal(pythonErrorName("not an error"), "OSError");
+  for (
+    const name of ["ValueError", "OSError", "SomethingElse", "toString", "constructor"]
+  ) {
+    assert.equal(denoErrorClass(name), undefined, name);
+  }
+  assert.equal(SERVER_EXITED, "OSError: offlog server exited");
+  assert.equal(NOT_ABSOLUTE, "not an absolute path");
 });

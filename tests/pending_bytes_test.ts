@@ -1,0 +1,221 @@
+// PendingBytes (client/pending_bytes.ts), the queue behind ProxyFile.write(): records go
+// in unencoded and uncopied, and come out in batches of whole, encoded records.
+
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { PendingBytes } from "../client/pending_bytes.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Each record as the bytes it must become. */
+function encoded(item: string | Uint8Array): Uint8Array {
+  return typeof item === "string" ? encoder.encode(item) : item;
+}
+
+Deno.test("PendingBytes.take() encodes whole records in batches, strings and bytes mixed", () => {
+  const queue = new PendingBytes();
+  queue.push("héllo ");
+  queue.push(new Uint8Array([119, 10]));
+  queue.push("x".repeat(100));
+  queue.push("y".repeat(100));
+  assert.equal(queue.records, 4);
+  const first = queue.take(110, 4);
+  assert.equal(first.records, 3, "stops before the record that would pass the target");
+  assert.equal(decoder.decode(first.bytes.subarray(4)), "héllo w\n" + "x".repeat(100));
+  const second = queue.take(10, 0);
+  assert.equal(second.records, 1, "a larger first record is taken whole");
+  assert.equal(decoder.decode(second.bytes), "y".repeat(100));
+  assert.equal(queue.records, 0);
+  assert.equal(queue.size, 0);
+  assert.equal(queue.take(10, 0).records, 0);
+  queue.push("a");
+  queue.push("bb");
+  assert.equal(queue.shift(), 1);
+  assert.equal(decoder.decode(queue.take(100, 0).bytes), "bb");
+});
+
+Deno.test("PendingBytes gives back every record, in order and encoded, across blocks and batch sizes", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.uint8Array({ maxLength: 20 })), {
+        maxLength: 10_000,
+      }),
+      fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 50 }),
+      fc.nat({ max: 20 }),
+      (items, targets, drops) => {
+        const queue = new PendingBytes();
+        for (const item of items) queue.push(item);
+        const kept = items.slice(Math.min(drops, items.length));
+        for (let i = 0; i < drops; i++) queue.shift();
+        const expected = kept.map((item) =>
+          typeof item === "string" ? encoder.encode(item) : item
+        );
+        const want = new Uint8Array(expected.reduce((n, b) => n + b.length, 0));
+        let at = 0;
+        for (const bytes of expected) {
+          want.set(bytes, at);
+          at += bytes.length;
+        }
+        const got = new Uint8Array(want.length);
+        let offset = 0;
+        let records = 0;
+        for (let t = 0; queue.records > 0; t++) {
+          const batch = queue.take(targets[t % targets.length]!, 3);
+          assert.ok(batch.records > 0);
+          records += batch.records;
+          got.set(batch.bytes.subarray(3), offset);
+          offset += batch.bytes.length - 3;
+        }
+        assert.equal(records, kept.length);
+        assert.equal(queue.size, 0);
+        assert.equal(offset, want.length);
+        assert.deepEqual(got, want);
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
+Deno.test("PendingBytes counts records and size (UTF-16 units for strings, bytes for arrays)", () => {
+  const queue = new PendingBytes();
+  assert.equal(queue.records, 0);
+  assert.equal(queue.size, 0);
+  queue.push("ab");
+  queue.push("é€😀"); // 1 + 1 + 2 UTF-16 units; 2 + 3 + 4 UTF-8 bytes
+  queue.push(new Uint8Array(5));
+  queue.push("");
+  assert.equal(queue.records, 4);
+  assert.equal(queue.size, 2 + 4 + 5 + 0);
+  const batch = queue.take(1000, 0);
+  assert.equal(batch.records, 4);
+  assert.equal(batch.bytes.length, 2 + 9 + 5);
+  assert.equal(queue.size, 0);
+  assert.deepEqual(queue.clear(), { records: 0, size: 0 });
+  queue.push("x");
+  queue.push(new Uint8Array(3));
+  assert.deepEqual(queue.clear(), { records: 2, size: 4 });
+  assert.equal(queue.take(10, 0).records, 0);
+  assert.equal(queue.shift(), 0, "shift() of an empty queue");
+});
+
+Deno.test("PendingBytes.take() never splits a record: each batch is a run of whole records in order", () => {
+  const item = fc.oneof(
+    fc.string({ unit: "grapheme", maxLength: 30 }),
+    fc.string({ maxLength: 300 }),
+    fc.uint8Array({ maxLength: 300 }),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(item, { maxLength: 600 }),
+      fc.array(fc.integer({ min: 1, max: 2000 }), { minLength: 1, maxLength: 20 }),
+      fc.nat({ max: 16 }),
+      (items, targets, header) => {
+        const queue = new PendingBytes();
+        for (const it of items) queue.push(it);
+        let next = 0;
+        for (let t = 0; queue.records > 0; t++) {
+          const target = targets[t % targets.length]!;
+          const sizeBefore = queue.size;
+          const { bytes, records } = queue.take(target, header);
+          assert.ok(records >= 1, "at least one record per batch");
+          const taken = items.slice(next, next + records);
+          const units = taken.reduce((n, it) => n + it.length, 0);
+          assert.ok(
+            records === 1 || units <= target,
+            "about target units, never more unless one record",
+          );
+          assert.equal(queue.size, sizeBefore - units);
+          const expected = taken.flatMap((it) => [...encoded(it)]);
+          assert.deepEqual(
+            [...bytes.subarray(header)],
+            expected,
+            `records ${next}..${next + records}`,
+          );
+          next += records;
+        }
+        assert.equal(next, items.length);
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+Deno.test("PendingBytes.take() takes a record larger than the target whole, alone", () => {
+  const queue = new PendingBytes();
+  queue.push("small\n");
+  queue.push("B".repeat(100_000));
+  queue.push("after\n");
+  assert.equal(decoder.decode(queue.take(10, 0).bytes), "small\n");
+  const big = queue.take(10, 4);
+  assert.equal(big.records, 1);
+  assert.equal(big.bytes.length, 4 + 100_000);
+  assert.ok(big.bytes.subarray(4).every((b) => b === 0x42));
+  assert.equal(decoder.decode(queue.take(10, 0).bytes), "after\n");
+});
+
+Deno.test("PendingBytes.take() encodes UTF-8 right, however strings and byte arrays are mixed", () => {
+  const queue = new PendingBytes();
+  const items = [
+    "naïve ",
+    "日本語 ",
+    new Uint8Array([0xf0, 0x9f, 0x98, 0x80]),
+    " 😀",
+    "\n",
+  ];
+  for (const it of items) queue.push(it);
+  const { bytes } = queue.take(1 << 20, 0);
+  assert.equal(decoder.decode(bytes), "naïve 日本語 😀 😀\n");
+  // A batch big enough to need the worst case: 3 bytes per UTF-16 unit.
+  queue.push("€".repeat(50_000));
+  const euros = queue.take(1 << 20, 0);
+  assert.equal(euros.bytes.length, 150_000);
+  assert.equal(decoder.decode(euros.bytes), "€".repeat(50_000));
+});
+
+Deno.test("PendingBytes.take() encodes each string record on its own: batching never changes the bytes", () => {
+  // A write() that ends in half a surrogate pair and one that starts with the other
+  // half are two records. Encoded alone each half is U+FFFD; joined they would make
+  // one 4-byte character. The file must not depend on how the pump batched them.
+  const records = ["a\uD83D", "\uDE00b"];
+  const alone = records.flatMap((r) => [...encoder.encode(r)]);
+
+  const oneBatch = new PendingBytes();
+  for (const r of records) oneBatch.push(r);
+  const joined = [...oneBatch.take(1 << 16, 0).bytes];
+
+  const twoBatches = new PendingBytes();
+  const parts: number[] = [];
+  for (const r of records) {
+    twoBatches.push(r);
+    parts.push(...twoBatches.take(1, 0).bytes);
+  }
+  assert.deepEqual(parts, alone);
+  assert.deepEqual(
+    joined,
+    parts,
+    "the same records give the same bytes in one batch or two",
+  );
+});
+
+Deno.test("PendingBytes keeps order across many blocks while records keep arriving between batches", () => {
+  const queue = new PendingBytes();
+  for (let i = 0; i < 20_000; i++) {
+    queue.push(i % 3 === 0 ? encoder.encode(`${i}\n`) : `${i}\n`);
+  }
+  const seen: string[] = [];
+  let late = 0;
+  while (queue.records > 0) {
+    // The batch is valid until the next take(): read it before taking again.
+    seen.push(decoder.decode(queue.take(777 * (1 + (seen.length % 5)), 0).bytes));
+    if (seen.length % 10 === 0) queue.push(`late ${late++}\n`);
+  }
+  const lines = seen.join("").trimEnd().split("\n");
+  const numbers = lines.filter((line) => !line.startsWith("late"));
+  assert.deepEqual(numbers, Array.from({ length: 20_000 }, (_, i) => String(i)));
+  assert.deepEqual(
+    lines.filter((line) => line.startsWith("late")),
+    Array.from({ length: late }, (_, i) => `late ${i}`),
+  );
+  assert.equal(queue.size, 0);
+});
