@@ -27,6 +27,7 @@ export { Logger, type LoggerOptions, type LogRecord } from "./client/logger.ts";
 export { CRITICAL, DEBUG, ERROR, INFO, levelName, WARNING } from "./client/levels.ts";
 export {
   OfflogConnectionError,
+  OfflogProtocolError,
   OfflogServerError,
   QueueFullError,
 } from "./client/errors.ts";

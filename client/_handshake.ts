@@ -2,16 +2,21 @@
 
 import {
   encodeOpening,
+  MAX_MESSAGE_BYTES,
   MessageDecoder,
+  MessageTooLongError,
   NOT_ABSOLUTE,
   type ProtocolVersion,
   type ServerMessage,
 } from "../protocol/mod.ts";
-import { OfflogConnectionError, serverError } from "./errors.ts";
+import { OfflogConnectionError, OfflogProtocolError, serverError } from "./errors.ts";
 
 /** A connection on which the server answered `OK`. */
 export interface Opened {
   conn: Deno.UnixConn;
+  socketPath: string;
+  /** The file's absolute path. */
+  path: string;
   version: ProtocolVersion;
   decoder: MessageDecoder;
   /** Messages that arrived in the same read as `OK`. */
@@ -80,7 +85,9 @@ async function attempt(
       if (n === null) break;
       const [first, ...messages] = decoder.push(buffer.subarray(0, n));
       if (first === undefined) continue;
-      if (first.type === "ok") return { conn, version, decoder, messages };
+      if (first.type === "ok") {
+        return { conn, socketPath, path, version, decoder, messages };
+      }
       conn.close();
       if (first.type === "error") return { name: first.name, message: first.message };
       return { name: "ValueError", message: `unexpected answer "${first.type}"` };
@@ -92,6 +99,7 @@ async function attempt(
       // closed already
     }
     if (cause instanceof Deno.errors.TimedOut) throw cause;
+    if (cause instanceof MessageTooLongError) throw tooLong(socketPath, path, cause);
     throw new OfflogConnectionError(
       `The offlog server at "${socketPath}" failed while opening "${path}": ${cause}`,
       { socketPath, cause },
@@ -101,6 +109,19 @@ async function attempt(
   throw new OfflogConnectionError(
     `The offlog server at "${socketPath}" closed the connection before opening "${path}"`,
     { socketPath },
+  );
+}
+
+/** The error for a server message longer than MAX_MESSAGE_BYTES. */
+export function tooLong(
+  socketPath: string,
+  path: string,
+  cause: MessageTooLongError,
+): OfflogProtocolError {
+  return new OfflogProtocolError(
+    `Protocol error from the offlog server at "${socketPath}" for "${path}": a message ` +
+      `ran past the maximum of ${MAX_MESSAGE_BYTES} bytes without its NUL`,
+    { socketPath, cause },
   );
 }
 

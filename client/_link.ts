@@ -1,13 +1,22 @@
 // One connection of a ProxyFile to the server: sends frames, reads the server's
 // messages and reports them. A ProxyFile that reconnects has one Link per connection.
 
-import type { ProtocolVersion, ServerMessage } from "../protocol/mod.ts";
-import type { Opened } from "./_handshake.ts";
+import {
+  FRAME_HEADER_BYTES,
+  MessageTooLongError,
+  type ProtocolVersion,
+  type ServerMessage,
+} from "../protocol/mod.ts";
+import { type Opened, tooLong } from "./_handshake.ts";
+import { OfflogProtocolError } from "./errors.ts";
 
 /** What a link reports to its ProxyFile. */
 export interface LinkEvents {
   onMessage(link: Link, message: ServerMessage): void;
-  /** The connection ended (EOF, or a read failed), after every message was reported. */
+  /**
+   * The connection ended (EOF, or a read failed), after every message was reported.
+   * The cause is an {@linkcode OfflogProtocolError} when the server broke the protocol.
+   */
   onEnd(link: Link, cause: unknown): void;
 }
 
@@ -23,19 +32,26 @@ export class Link {
   /** The server said it exits: send nothing more on this link. */
   exiting = false;
   #closed = false;
+  /** Payload bytes given to send(): no ACK on this connection may count more. */
+  #payloadSent = 0;
   #refs = 0;
+  #opened: Opened;
   #onBye: (() => void) | null = null;
 
   constructor(opened: Opened, base: number, events: LinkEvents) {
     this.conn = opened.conn;
+    this.#opened = opened;
     this.version = opened.version;
     this.base = base;
     this.conn.unref();
     this.done = this.#read(opened, events);
   }
 
-  /** Writes all of `bytes`. */
+  /** Writes all of `bytes`, one frame (offlog/1) or a run of 0.x records. */
   async send(bytes: Uint8Array): Promise<void> {
+    // Counted before writing: the server may acknowledge before the write returns.
+    this.#payloadSent += bytes.length -
+      (this.version === "offlog/1" ? FRAME_HEADER_BYTES : 0);
     for (let offset = 0; offset < bytes.length;) {
       offset += await this.conn.write(bytes.subarray(offset));
     }
@@ -92,6 +108,7 @@ export class Link {
   async #read(opened: Opened, events: LinkEvents): Promise<void> {
     const buffer = new Uint8Array(1024);
     let cause: unknown;
+    await null; // report nothing before the constructor has returned
     try {
       for (const message of opened.messages) this.#dispatch(message, events);
       for (;;) {
@@ -102,13 +119,23 @@ export class Link {
         }
       }
     } catch (error) {
-      cause = error;
+      cause = error instanceof MessageTooLongError
+        ? tooLong(opened.socketPath, opened.path, error)
+        : error;
     }
     this.#onBye?.();
     events.onEnd(this, cause);
   }
 
   #dispatch(message: ServerMessage, events: LinkEvents): void {
+    if (message.type === "ack" && message.bytes > this.#payloadSent) {
+      throw new OfflogProtocolError(
+        `Protocol error from the offlog server at "${this.#opened.socketPath}" for ` +
+          `"${this.#opened.path}": "ACK ${message.bytes}" acknowledges more than the ` +
+          `${this.#payloadSent} bytes sent on this connection`,
+        { socketPath: this.#opened.socketPath },
+      );
+    }
     if (message.type === "bye") {
       this.gotBye = true;
       this.#onBye?.();

@@ -73,6 +73,39 @@ export class OfflogConnectionError extends Error {
 }
 
 /**
+ * The server broke the offlog protocol: a message longer than `MAX_MESSAGE_BYTES`
+ * (16 KiB), or an `ACK` for more bytes than were sent on the connection. The
+ * connection is given up and the file fails for good, with `reconnect` too: what was
+ * not acknowledged is not taken for written.
+ *
+ * @example
+ * ```ts
+ * import { OfflogProtocolError } from "./errors.ts";
+ * const error = new OfflogProtocolError(
+ *   "Protocol error from the offlog server at \"/tmp/x.sock\": \"ACK 9\" acknowledges more than the 4 bytes sent",
+ *   { socketPath: "/tmp/x.sock" },
+ * );
+ * console.log(error.name, error.socketPath); // "OfflogProtocolError" "/tmp/x.sock"
+ * ```
+ */
+export class OfflogProtocolError extends Error {
+  /** The socket path of the server. */
+  readonly socketPath: string;
+
+  /**
+   * Makes the error.
+   *
+   * @param message What the server did wrong.
+   * @param options The socket path and the cause.
+   */
+  constructor(message: string, options: { socketPath: string; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = "OfflogProtocolError";
+    this.socketPath = options.socketPath;
+  }
+}
+
+/**
  * A `write()` found the queue full (`maxPendingBytes`) with the `"error"` overflow
  * policy. The record was not queued.
  *

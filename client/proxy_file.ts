@@ -18,7 +18,12 @@ import {
 import { handshake } from "./_handshake.ts";
 import { Delivery } from "./_delivery.ts";
 import { Link } from "./_link.ts";
-import { OfflogConnectionError, QueueFullError, serverError } from "./errors.ts";
+import {
+  OfflogConnectionError,
+  OfflogProtocolError,
+  QueueFullError,
+  serverError,
+} from "./errors.ts";
 import { PendingBytes } from "./pending_bytes.ts";
 import { register, unregister } from "./_registry.ts";
 
@@ -84,6 +89,8 @@ const SAFE_UNITS = Math.floor(MAX_RECORD_BYTES / 3);
 /** Reconnect backoff, ms. */
 const FIRST_RETRY = 50;
 const LAST_RETRY = 5000;
+/** The error a server sends when the file's path is gone and cannot be created. */
+const LOST_PATH = "FileNotFoundError";
 
 interface Sent {
   end: number;
@@ -476,8 +483,11 @@ export class ProxyFile implements AsyncDisposable {
         this.#onRotated?.();
       } else if (message.type === "error") {
         const text = `${message.name}: ${message.message}`;
-        if (this.#reconnect && text === SERVER_EXITED) {
+        if (
+          this.#reconnect && (text === SERVER_EXITED || message.name === LOST_PATH)
+        ) {
           // Stop sending; the server writes what it read, acknowledges it and closes.
+          // A lost path: the server closes, and a reconnect opens the path again.
           link.exiting = true;
           if (!this.#pumping) void link.closeWrite();
           return;
@@ -498,6 +508,7 @@ export class ProxyFile implements AsyncDisposable {
     this.#link = null;
     link.close();
     if (this.#error !== null) return;
+    if (cause instanceof OfflogProtocolError) return this.#fail(cause);
     if (this.#reconnect && !this.#closed) {
       this.#scheduleReconnect();
       return;
@@ -527,7 +538,8 @@ export class ProxyFile implements AsyncDisposable {
     } catch (error) {
       if (this.#closed) return;
       if (
-        error instanceof OfflogConnectionError || error instanceof Deno.errors.TimedOut
+        error instanceof OfflogConnectionError || error instanceof Deno.errors.TimedOut ||
+        error instanceof Deno.errors.NotFound // the path's directory may come back
       ) {
         this.#scheduleReconnect();
       } else {

@@ -83,3 +83,16 @@ export const FRAME_HEADER_BYTES: number = 4;
  * ```
  */
 export const MAX_RECORD_BYTES: number = 16 * 1024 * 1024;
+
+/**
+ * Longest server message in bytes, NUL excluded: 16 KiB. The longest a server sends is
+ * an error naming at most two paths of up to {@linkcode PATH_MAX} bytes each; a client
+ * fails a connection whose message passes this bound rather than hold an endless one.
+ *
+ * @example
+ * ```ts
+ * import { MAX_MESSAGE_BYTES } from "./constants.ts";
+ * console.log(MAX_MESSAGE_BYTES); // 16384
+ * ```
+ */
+export const MAX_MESSAGE_BYTES: number = 16 * 1024;

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { NUL } from "./constants.ts";
+import { MAX_MESSAGE_BYTES, NUL } from "./constants.ts";
 import { concat } from "./_bytes.ts";
 
 /** `OK`: the server opened the file for appending. */
@@ -106,7 +106,40 @@ export function parseMessage(text: string): ServerMessage {
 }
 
 /**
- * Splits a byte stream from the server into messages at each NUL.
+ * A server message ran past {@linkcode MAX_MESSAGE_BYTES} without its NUL: the peer
+ * does not speak the protocol, and the connection should be given up.
+ *
+ * @example
+ * ```ts
+ * import { MessageDecoder, MessageTooLongError } from "./messages.ts";
+ * try {
+ *   new MessageDecoder().push(new Uint8Array(20_000).fill(0x41));
+ * } catch (error) {
+ *   console.log(error instanceof MessageTooLongError); // true
+ * }
+ * ```
+ */
+export class MessageTooLongError extends Error {
+  /** The bound that was passed: {@linkcode MAX_MESSAGE_BYTES}. */
+  readonly maxBytes: number;
+
+  /**
+   * Makes the error.
+   *
+   * @param maxBytes The bound that was passed.
+   */
+  constructor(maxBytes: number) {
+    super(`Server message longer than the maximum of ${maxBytes} bytes`);
+    this.name = "MessageTooLongError";
+    this.maxBytes = maxBytes;
+  }
+}
+
+/**
+ * Splits a byte stream from the server into messages at each NUL. It never holds more
+ * than {@linkcode MAX_MESSAGE_BYTES} of an unfinished message: a message longer than
+ * that makes `push()` throw a {@linkcode MessageTooLongError}, and so does every later
+ * call.
  *
  * @example
  * ```ts
@@ -118,6 +151,8 @@ export function parseMessage(text: string): ServerMessage {
  */
 export class MessageDecoder {
   #partial: Uint8Array[] = [];
+  #partialBytes = 0;
+  #failed: MessageTooLongError | null = null;
   #decoder = new TextDecoder();
 
   /**
@@ -125,24 +160,43 @@ export class MessageDecoder {
    *
    * @param chunk The bytes; they are not kept after the call returns.
    * @returns The messages completed by this chunk, in order.
+   * @throws {MessageTooLongError} A message passed {@linkcode MAX_MESSAGE_BYTES}
+   * bytes; the messages before it in the same chunk are not returned.
    */
   push(chunk: Uint8Array): ServerMessage[] {
+    if (this.#failed !== null) throw this.#failed;
     const messages: ServerMessage[] = [];
     let start = 0;
     for (let end = chunk.indexOf(NUL); end !== -1; end = chunk.indexOf(NUL, start)) {
       const piece = chunk.subarray(start, end);
+      this.#check(piece.length);
       let text: string;
       if (this.#partial.length > 0) {
         this.#partial.push(piece);
         text = this.#decoder.decode(concat(this.#partial));
         this.#partial = [];
+        this.#partialBytes = 0;
       } else {
         text = this.#decoder.decode(piece);
       }
       messages.push(parseMessage(text));
       start = end + 1;
     }
-    if (start < chunk.length) this.#partial.push(chunk.slice(start));
+    if (start < chunk.length) {
+      // Checked before copying, so an endless message costs at most the bound.
+      this.#check(chunk.length - start);
+      this.#partial.push(chunk.slice(start));
+      this.#partialBytes += chunk.length - start;
+    }
     return messages;
+  }
+
+  /** Throws, and forgets what is held, if `more` bytes would pass the bound. */
+  #check(more: number): void {
+    if (this.#partialBytes + more <= MAX_MESSAGE_BYTES) return;
+    this.#partial = [];
+    this.#partialBytes = 0;
+    this.#failed = new MessageTooLongError(MAX_MESSAGE_BYTES);
+    throw this.#failed;
   }
 }

@@ -16,6 +16,7 @@ Deno.test("mod.ts exports the client API", () => {
     "Logger",
     "MAX_RECORD_BYTES",
     "OfflogConnectionError",
+    "OfflogProtocolError",
     "OfflogServerError",
     "ProxyFile",
     "QueueFullError",
