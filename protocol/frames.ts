@@ -7,6 +7,7 @@
  */
 
 import { FRAME_HEADER_BYTES, MAX_RECORD_BYTES } from "./constants.ts";
+import { Parts } from "./_parts.ts";
 
 /**
  * Writes a frame header into the first {@linkcode FRAME_HEADER_BYTES} bytes of
@@ -64,8 +65,7 @@ export class FrameReader {
   #header = new Uint8Array(FRAME_HEADER_BYTES);
   #headerFill = 0;
   #need = -1;
-  #parts: Uint8Array[] = [];
-  #held = 0;
+  #parts = new Parts();
   /**
    * Set when a frame announced more than {@linkcode MAX_RECORD_BYTES}: the stream
    * cannot go on. Frames before it were returned.
@@ -75,7 +75,7 @@ export class FrameReader {
   /**
    * Adds the bytes of one read.
    *
-   * @param chunk The bytes; complete payloads refer to them, so do not reuse it.
+   * @param chunk The bytes; complete payloads may refer to them, so do not reuse it.
    * @returns The frames this chunk completed, in order, up to a bad one (see `error`).
    */
   push(chunk: Uint8Array): Unit[] {
@@ -96,6 +96,7 @@ export class FrameReader {
         if (this.#need > MAX_RECORD_BYTES) {
           this.error =
             `record of ${this.#need} bytes is larger than the maximum of ${MAX_RECORD_BYTES} bytes`;
+          this.#need = -1;
           break;
         }
         if (this.#need === 0) {
@@ -104,23 +105,29 @@ export class FrameReader {
         }
       }
       const take = Math.min(this.#need, chunk.length - offset);
-      this.#parts.push(chunk.subarray(offset, offset + take));
-      this.#held += take;
+      this.#parts.add(chunk.subarray(offset, offset + take), this.#need);
       this.#need -= take;
       offset += take;
       if (this.#need === 0) {
-        units.push({ parts: this.#parts, bytes: this.#held });
-        this.#parts = [];
-        this.#held = 0;
+        const bytes = this.#parts.bytes;
+        units.push({ parts: this.#parts.take(), bytes });
         this.#need = -1;
       }
     }
     return units;
   }
 
+  /**
+   * Bytes of the frame whose payload is still expected, or `-1` between frames.
+   * The server counts them against its memory budget before they arrive.
+   */
+  get pendingPayloadBytes(): number {
+    return this.#need;
+  }
+
   /** Bytes of an incomplete frame held, header included. */
   get heldBytes(): number {
-    return this.#held + this.#headerFill;
+    return this.#parts.bytes + (this.#need >= 0 ? FRAME_HEADER_BYTES : this.#headerFill);
   }
 }
 
@@ -140,27 +147,30 @@ const NEWLINE = 10;
  * ```
  */
 export class LineReader {
-  #parts: Uint8Array[] = [];
-  #held = 0;
+  #parts = new Parts();
 
   /**
    * Adds the bytes of one read.
    *
-   * @param chunk The bytes; the unit refers to them, so do not reuse it.
+   * @param chunk The bytes; the unit may refer to them, so do not reuse it.
    * @returns The whole lines now complete, or `null` when there are none.
    */
   push(chunk: Uint8Array): Unit | null {
     const end = chunk.lastIndexOf(NEWLINE) + 1;
     if (end === 0) {
-      this.#parts.push(chunk);
-      this.#held += chunk.length;
-      return this.#held > MAX_RECORD_BYTES ? this.end() : null;
+      this.#parts.add(chunk);
+      return this.#parts.bytes > MAX_RECORD_BYTES ? this.end() : null;
     }
-    const parts = this.#parts;
-    parts.push(end === chunk.length ? chunk : chunk.subarray(0, end));
-    const unit = { parts, bytes: this.#held + end };
-    this.#parts = end === chunk.length ? [] : [chunk.subarray(end)];
-    this.#held = chunk.length - end;
+    const head = end === chunk.length ? chunk : chunk.subarray(0, end);
+    let unit: Unit;
+    if (this.#parts.bytes === 0) {
+      unit = { parts: [head], bytes: end };
+    } else {
+      this.#parts.add(head);
+      const bytes = this.#parts.bytes;
+      unit = { parts: this.#parts.take(), bytes };
+    }
+    if (end < chunk.length) this.#parts.add(chunk.subarray(end));
     return unit;
   }
 
@@ -170,15 +180,13 @@ export class LineReader {
    * @returns The unfinished last line, or `null` when there is none.
    */
   end(): Unit | null {
-    if (this.#held === 0) return null;
-    const unit = { parts: this.#parts, bytes: this.#held };
-    this.#parts = [];
-    this.#held = 0;
-    return unit;
+    const bytes = this.#parts.bytes;
+    if (bytes === 0) return null;
+    return { parts: this.#parts.take(), bytes };
   }
 
   /** Bytes held after the last newline. */
   get heldBytes(): number {
-    return this.#held;
+    return this.#parts.bytes;
   }
 }

@@ -104,6 +104,16 @@ export class Access {
     }
     const { state } = await Deno.permissions.query({ name: "write", path: real });
     if (state !== "granted") {
+      const grant = await symlinkedGrant(path);
+      if (grant !== null) {
+        return {
+          refusal: denied(
+            `${named} is outside the server's permission scope: the path leads through ` +
+              `a symlink to '${real}'; Deno's --allow-write grants the symlink ` +
+              `'${grant.link}', so grant the real directory '${grant.real}' instead`,
+          ),
+        };
+      }
       return { refusal: denied(`${named} is outside the server's permission scope`) };
     }
     return { path: real };
@@ -158,6 +168,34 @@ export async function resolveRealPath(path: string): Promise<string> {
     return realDir === "/" ? `/${name}` : `${realDir}/${name}`;
   }
   throw new Deno.errors.FilesystemLoop("Too many levels of symbolic links (os error 40)");
+}
+
+/**
+ * The granted directory on the way to `path` that is a symlink to a directory that is
+ * not granted, if there is one: Deno checks a grant as written, the server the real
+ * path, so such a grant lets nothing in.
+ */
+async function symlinkedGrant(
+  path: string,
+): Promise<{ link: string; real: string } | null> {
+  for (let dir = parent(path); dir !== "/"; dir = parent(dir)) {
+    const granted = await Deno.permissions.query({ name: "write", path: dir });
+    if (granted.state !== "granted") return null;
+    let real: string;
+    try {
+      real = await Deno.realPath(dir);
+    } catch {
+      continue;
+    }
+    if (real === dir) continue;
+    const reached = await Deno.permissions.query({ name: "write", path: real });
+    if (reached.state !== "granted") return { link: dir, real };
+  }
+  return null;
+}
+
+function parent(path: string): string {
+  return path.slice(0, path.lastIndexOf("/")) || "/";
 }
 
 function isWithin(path: string, root: string): boolean {

@@ -12,9 +12,12 @@ import { DEFAULT_ROTATE_CHECK_MS } from "./rotation.ts";
 import { serve } from "./serve.ts";
 import { parseSocketMode } from "./_listen.ts";
 import { VERSION } from "./version.ts";
+import { DEFAULT_OPENING_TIMEOUT_MS } from "./_limits.ts";
 
 const USAGE = "usage: offlog [-h] [--version] [-n] [-s SOCKET_FILE] [-l LOGFILE] " +
-  "[--root DIR] [--socket-mode MODE] [--rotate-check MS] [--tell-rotated]";
+  "[--root DIR] [--socket-mode MODE] [--rotate-check MS] [--tell-rotated] " +
+  "[--max-clients N] [--opening-timeout MS] [--max-buffered-bytes N] " +
+  "[--allow-hardlinks] [--allow-devices]";
 
 const HELP = `${USAGE}
 
@@ -44,6 +47,22 @@ options:
                         ${DEFAULT_ROTATE_CHECK_MS}. SIGHUP reopens every file at once.
   --tell-rotated        Send ROTATED to 0.x clients too (offlog 0.3 clients only;
                         a 0.1 client takes it for an error).
+  --max-clients N       Connections served at once; more are refused with
+                        ConnectionRefusedError. Default: 4096, or half the
+                        open-file limit if that is lower.
+  --opening-timeout MS  Time a client has to send its opening and the server to
+                        open its file; then it is refused. Default:
+                        ${DEFAULT_OPENING_TIMEOUT_MS}.
+  --max-buffered-bytes N
+                        Memory for all clients' records not yet written and
+                        records being received (at most half of it; a client
+                        past that is refused). Bytes, or with K, M or G
+                        (KiB, MiB, GiB). Default: 256M.
+  --allow-hardlinks     Let a confined server (--root, or a scoped
+                        --allow-write) open files with more than one hard link,
+                        which it otherwise refuses.
+  --allow-devices       Let clients open character devices (/dev/null,
+                        /dev/full); only regular files otherwise.
 
 Deno needs --allow-read and --allow-write on the files to serve and on the socket,
 and --allow-net=unix:SOCKET_FILE for the socket.
@@ -80,6 +99,11 @@ export async function main(args: string[]): Promise<number> {
         "tell-rotated": { type: "boolean" },
         root: { type: "string", multiple: true },
         "socket-mode": { type: "string" },
+        "max-clients": { type: "string" },
+        "opening-timeout": { type: "string" },
+        "max-buffered-bytes": { type: "string" },
+        "allow-hardlinks": { type: "boolean" },
+        "allow-devices": { type: "boolean" },
       },
     }));
   } catch (error) {
@@ -97,6 +121,29 @@ export async function main(args: string[]): Promise<number> {
   const rotateCheck = Number(values["rotate-check"] ?? DEFAULT_ROTATE_CHECK_MS);
   if (!Number.isInteger(rotateCheck) || rotateCheck < 0) {
     console.error(`${USAGE}\nofflog: error: --rotate-check takes a whole number of ms`);
+    return 2;
+  }
+  const limits: {
+    maxClients?: number;
+    openingTimeout?: number;
+    maxBufferedBytes?: number;
+  } = {};
+  try {
+    if (values["max-clients"] !== undefined) {
+      limits.maxClients = wholeNumber("--max-clients", values["max-clients"], 1);
+    }
+    if (values["opening-timeout"] !== undefined) {
+      limits.openingTimeout = wholeNumber(
+        "--opening-timeout",
+        values["opening-timeout"],
+        1,
+      );
+    }
+    if (values["max-buffered-bytes"] !== undefined) {
+      limits.maxBufferedBytes = parseBytes(values["max-buffered-bytes"]);
+    }
+  } catch (error) {
+    console.error(`${USAGE}\nofflog: error: ${(error as Error).message}`);
     return 2;
   }
   // The server's own shutdown handles the signals; it closes (and so flushes) its log.
@@ -124,6 +171,9 @@ export async function main(args: string[]): Promise<number> {
       tellRotated: values["tell-rotated"] ?? false,
       roots: values.root ?? [],
       notify: values.notify ?? false,
+      allowHardlinks: values["allow-hardlinks"] ?? false,
+      allowDevices: values["allow-devices"] ?? false,
+      ...limits,
       ...(socketMode === undefined ? {} : { socketMode }),
     });
     onHangup = () => void server.reopen();
@@ -137,4 +187,41 @@ export async function main(args: string[]): Promise<number> {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
     if (onHangup) Deno.removeSignalListener("SIGHUP", onHangup);
   }
+}
+
+function wholeNumber(flag: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(
+      `${flag} takes a whole number of at least ${min}, not "${text}"`,
+    );
+  }
+  return value;
+}
+
+const UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+/**
+ * Parses a byte count: a whole number, optionally followed by K, M or G (KiB, MiB,
+ * GiB).
+ *
+ * @param text The value, e.g. `256M`.
+ * @returns The bytes.
+ * @throws {RangeError} It is not such a count, or it is below 64 KiB.
+ *
+ * @example
+ * ```ts
+ * import { parseBytes } from "./cli.ts";
+ * console.log(parseBytes("8M")); // 8388608
+ * ```
+ */
+export function parseBytes(text: string): number {
+  const match = /^([0-9]+)([KMG]?)i?B?$/i.exec(text);
+  const bytes = match ? Number(match[1]) * UNITS[match[2]!.toUpperCase()]! : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 64 * 1024) {
+    throw new RangeError(
+      `--max-buffered-bytes takes bytes (at least 64K), optionally with K, M or G, not "${text}"`,
+    );
+  }
+  return bytes;
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type AccessCheck, SharedFile } from "./shared_file.ts";
+import { type FileOptions, type Owner, SharedFile } from "./shared_file.ts";
 
 /**
  * The server's open files. Clients of one path share one handle, opened by the first
@@ -15,26 +15,29 @@ import { type AccessCheck, SharedFile } from "./shared_file.ts";
  * import { FileTable } from "./file_table.ts";
  * const path = await Deno.makeTempFile();
  * const table = new FileTable();
- * const a = await table.acquire(path);
- * const b = await table.acquire(path);
+ * const one = { failed: false, onWritten() {}, onWriteError() {} };
+ * const two = { failed: false, onWritten() {}, onWriteError() {} };
+ * const a = await table.acquire(path, one);
+ * const b = await table.acquire(path, two);
  * console.log(a === b, a.clients); // true 2
- * await table.release(a);
- * await table.release(b);
+ * await table.release(a, one);
+ * await table.release(b, two);
  * await Deno.remove(path);
  * ```
  */
 export class FileTable {
   #files = new Map<string, Promise<SharedFile>>();
   #open = new Set<SharedFile>();
-  #access: AccessCheck | null;
+  #openings = new WeakMap<SharedFile, Promise<SharedFile>>();
+  #options: FileOptions;
 
   /**
    * Makes an empty table.
    *
-   * @param access Checks a path again before a file is reopened after rotation.
+   * @param options How files are opened, checked again before a reopen, and logged.
    */
-  constructor(access: AccessCheck | null = null) {
-    this.#access = access;
+  constructor(options: FileOptions = { refuseHardlinks: false, timeoutMs: 10_000 }) {
+    this.#options = options;
   }
 
   /** The files open now. */
@@ -46,23 +49,29 @@ export class FileTable {
    * Opens `path`, or joins the handle already open for it.
    *
    * @param path An absolute path.
-   * @returns The shared file, its client count raised by one.
+   * @param owner The client that will write to it.
+   * @returns The shared file, with `owner` among its clients.
    * @throws What opening the file throws.
    */
-  async acquire(path: string): Promise<SharedFile> {
+  async acquire(path: string, owner: Owner): Promise<SharedFile> {
     for (;;) {
       let opening = this.#files.get(path);
       if (opening === undefined) {
-        opening = SharedFile.open(path, this.#access);
+        opening = SharedFile.open(path, this.#options);
         this.#files.set(path, opening);
         opening.catch(() => {
           if (this.#files.get(path) === opening) this.#files.delete(path);
         });
       }
       const file = await opening;
-      if (file.closed) continue;
+      if (file.closed || file.gone) {
+        // Closing, or its path is gone: a later client opens the path anew.
+        if (this.#files.get(path) === opening) this.#files.delete(path);
+        continue;
+      }
       this.#open.add(file);
-      file.clients++;
+      this.#openings.set(file, opening);
+      file.owners.add(owner);
       return file;
     }
   }
@@ -71,12 +80,16 @@ export class FileTable {
    * Leaves a file; the last client's leaving closes it.
    *
    * @param file The file from {@linkcode FileTable.acquire}.
+   * @param owner The client leaving.
    * @returns How many clients remain.
    */
-  async release(file: SharedFile): Promise<number> {
-    file.clients--;
-    if (file.clients === 0) {
-      this.#files.delete(file.path);
+  async release(file: SharedFile, owner: Owner): Promise<number> {
+    file.owners.delete(owner);
+    if (file.clients === 0 && !file.closed) {
+      // The path may lead to a newer file already (this one's path was gone).
+      if (this.#files.get(file.path) === this.#openings.get(file)) {
+        this.#files.delete(file.path);
+      }
       this.#open.delete(file);
       await file.close();
     }

@@ -77,7 +77,7 @@ export class Rotation {
       for (const file of this.#files.open) {
         let moved = false;
         try {
-          moved = !file.closed && await file.moved();
+          moved = !file.closed && !file.gone && await file.moved();
         } catch {
           // cannot tell now; the next check tries again
         }
@@ -90,8 +90,8 @@ export class Rotation {
 
   async #reopen(file: SharedFile, why: string): Promise<void> {
     try {
-      await file.reopen();
-      this.#onReopened(file, why);
+      // False: the file closed (its last client left) first, so nothing was opened.
+      if (await file.reopen()) this.#onReopened(file, why);
     } catch (error) {
       this.#onReopened(file, why, error);
     }

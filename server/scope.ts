@@ -37,6 +37,8 @@ const UNNEEDED: ReadonlyArray<readonly [Deno.PermissionDescriptor, string]> = [
  * Describes the permission scope the server runs with.
  *
  * @param roots The `--root` directories, as real paths.
+ * @param given The `--root` directories as given, to warn about symlinks among them.
+ * @param socketPath The socket, to warn when its directory is reached by a symlink.
  * @returns The lines to log, in order.
  *
  * @example
@@ -45,7 +47,11 @@ const UNNEEDED: ReadonlyArray<readonly [Deno.PermissionDescriptor, string]> = [
  * for (const line of await describeScope([])) console.log(line.text);
  * ```
  */
-export async function describeScope(roots: readonly string[]): Promise<ScopeLine[]> {
+export async function describeScope(
+  roots: readonly string[],
+  given: readonly string[] = [],
+  socketPath?: string,
+): Promise<ScopeLine[]> {
   const granted = async (descriptor: Deno.PermissionDescriptor) =>
     (await Deno.permissions.query(descriptor)).state === "granted";
   const lines: ScopeLine[] = [];
@@ -72,6 +78,25 @@ export async function describeScope(roots: readonly string[]): Promise<ScopeLine
   } else {
     info("Write scope: no --root");
   }
+  for (const root of given) {
+    const real = await realPathOf(root);
+    if (real !== null && real !== trimSlash(root)) {
+      warn(
+        `Write scope: --root ${root} is a symlink to ${real}; files are checked against ` +
+          `${real}, so Deno's --allow-write must name ${real}, not the symlink`,
+      );
+    }
+  }
+  if (socketPath !== undefined) {
+    const dir = socketPath.slice(0, socketPath.lastIndexOf("/")) || "/";
+    const real = await realPathOf(dir);
+    if (real !== null && real !== trimSlash(dir)) {
+      warn(
+        `The socket's directory ${dir} is a symlink to ${real}; permission flags and ` +
+          `clients should name the real directory`,
+      );
+    }
+  }
   const unneeded: string[] = [];
   for (const [descriptor, flag] of UNNEEDED) {
     if (await granted(descriptor)) unneeded.push(flag);
@@ -85,4 +110,16 @@ export async function describeScope(roots: readonly string[]): Promise<ScopeLine
     warn(`Granted but not needed by offlog: ${unneeded.join(", ")}${note}`);
   }
   return lines;
+}
+
+async function realPathOf(path: string): Promise<string | null> {
+  try {
+    return await Deno.realPath(path);
+  } catch {
+    return null;
+  }
+}
+
+function trimSlash(path: string): string {
+  return path.length > 1 ? path.replace(/\/+$/, "") : path;
 }

@@ -8,12 +8,21 @@ import { DEFAULT_SOCKET_PATH } from "../protocol/mod.ts";
 import { INFO, WARNING } from "../client/levels.ts";
 import { Logger } from "../client/logger.ts";
 import { FileTable } from "./file_table.ts";
+import type { FileOptions, SharedFile } from "./shared_file.ts";
 import { DEFAULT_ROTATE_CHECK_MS, Rotation } from "./rotation.ts";
 import { Session } from "./session.ts";
 import { Access } from "./access.ts";
 import { Notifier } from "./notify.ts";
 import { describeScope } from "./scope.ts";
 import { listen, listenWithMode, scratchPath } from "./_listen.ts";
+import { Budget, DEFAULT_MAX_BUFFERED_BYTES } from "./budget.ts";
+import { logText } from "./_log_text.ts";
+import {
+  DEFAULT_OPENING_TIMEOUT_MS,
+  defaultMaxClients,
+  RateLimitedLog,
+} from "./_limits.ts";
+import { encodeMessage, formatError } from "../protocol/mod.ts";
 
 /**
  * Options of {@linkcode serve}.
@@ -77,6 +86,39 @@ export interface ServeOptions {
    * @default {false}
    */
   notify?: boolean;
+  /**
+   * Connections served at once at most (opened or still opening); one more is sent
+   * `ConnectionRefusedError` and closed.
+   * @default {4096, or half the process's open-file limit if that is lower}
+   */
+  maxClients?: number;
+  /**
+   * Milliseconds a client has to complete its opening (and the server to open its
+   * file); then it is refused and closed. Once open, a client may idle for ever.
+   * @default {10000}
+   */
+  openingTimeout?: number;
+  /**
+   * Bytes the server holds for all clients at most: records read and not yet
+   * written, and records being received (those at most half of it: a client whose
+   * unfinished record would pass that is refused).
+   * @default {268435456}
+   */
+  maxBufferedBytes?: number;
+  /**
+   * Let a confined server (`roots`, or Deno's `--allow-write` scoped to paths) open
+   * files with more than one hard link, which it otherwise refuses: a hard link
+   * inside the scope can lead to a file outside it.
+   * @default {false}
+   */
+  allowHardlinks?: boolean;
+  /**
+   * Let clients open character devices such as `/dev/null` or `/dev/full`, which are
+   * refused otherwise, as FIFOs, sockets and block devices always are. A device whose
+   * open or writes can block (a terminal) stalls the clients of that path.
+   * @default {false}
+   */
+  allowDevices?: boolean;
 }
 
 /**
@@ -135,7 +177,9 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
   try {
     log.info("This is offlog server");
     access = await Access.create(options.roots ?? []);
-    for (const line of await describeScope(access.roots)) {
+    for (
+      const line of await describeScope(access.roots, options.roots ?? [], socketPath)
+    ) {
       log.log(line.warning ? WARNING : INFO, line.text);
     }
     if (options.notify) {
@@ -158,39 +202,92 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
   }
   log.info("Listening on socket %s", socketPath);
 
-  const context = {
-    files: new FileTable((path) => access.check(path)),
-    log: (message: string, warning = false) => log.log(warning ? WARNING : INFO, message),
+  const openingTimeout = options.openingTimeout ?? DEFAULT_OPENING_TIMEOUT_MS;
+  const maxClients = options.maxClients ?? await defaultMaxClients();
+  const budget = new Budget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
+  const say = (message: string, warning = false) =>
+    log.log(warning ? WARNING : INFO, message);
+  const fileOptions: FileOptions = {
     access: (path: string) => access.check(path),
+    refuseHardlinks: access.confined && !(options.allowHardlinks ?? false),
+    timeoutMs: openingTimeout,
+    allowDevices: options.allowDevices ?? false,
+    log: say,
   };
+  const context = {
+    files: new FileTable(fileOptions),
+    log: say,
+    access: (path: string) => access.check(path),
+    budget,
+    openingTimeout,
+  };
+  log.info(
+    "Limits: --max-clients %d, --opening-timeout %d ms, --max-buffered-bytes %d%s",
+    maxClients,
+    openingTimeout,
+    budget.limit,
+    access.confined && !(options.allowHardlinks ?? false)
+      ? ", hard-linked files refused (confined server)"
+      : "",
+  );
   const sessions = new Set<Session>();
+  const reopenFailures = new Map<string, string>();
+  const onReopened = (file: SharedFile, why: string, error?: unknown) => {
+    if (error !== undefined) {
+      // Said once per file and error, not at every check.
+      const text = String(error);
+      if (reopenFailures.get(file.path) === text) return;
+      reopenFailures.set(file.path, text);
+      log.warning("Could not reopen %s (%s): %s", logText(file.path), why, logText(text));
+      return;
+    }
+    reopenFailures.delete(file.path);
+    log.info("Reopened %s (%s)", logText(file.path), why);
+    for (const session of sessions) {
+      if (session.file === file) session.rotated(options.tellRotated ?? false);
+    }
+  };
+  fileOptions.onReopened = onReopened;
   const rotation = new Rotation(
     context.files,
     options.rotateCheck ?? DEFAULT_ROTATE_CHECK_MS,
-    (file, why, error) => {
-      if (error !== undefined) {
-        log.warning("Could not reopen %s (%s): %s", file.path, why, error);
-        return;
-      }
-      log.info("Reopened %s (%s)", file.path, why);
-      for (const session of sessions) {
-        if (session.file === file) session.rotated(options.tellRotated ?? false);
-      }
-    },
+    onReopened,
   );
   let stopping = false;
+  const acceptErrors = new RateLimitedLog((m) => log.warning(m));
+  const refusals = new RateLimitedLog((m) => log.warning(m));
   const accepting = (async () => {
     let id = 0;
-    try {
-      for await (const conn of listener) {
-        log.info("Client %d connected", id);
-        const session = new Session(id++, conn, context);
-        sessions.add(session);
-        const forget = () => sessions.delete(session);
-        session.done.then(forget, forget);
+    let backoff = 0;
+    while (!stopping) {
+      let conn: Deno.UnixConn;
+      try {
+        conn = await listener.accept();
+        backoff = 0;
+      } catch (error) {
+        if (stopping || error instanceof Deno.errors.BadResource) break;
+        // EMFILE and the like pass once descriptors are freed: wait, then go on.
+        backoff = Math.min(Math.max(backoff * 2, 100), 1000);
+        acceptErrors.say(`Cannot accept a client: ${error}; retrying in ${backoff} ms`);
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        continue;
       }
-    } catch (error) {
-      if (!stopping) log.error("Stopped accepting clients: %s", error);
+      if (sessions.size >= maxClients) {
+        refusals.say(`Refused a client: too many clients (--max-clients ${maxClients})`);
+        void refuse(
+          conn,
+          formatError(
+            "ConnectionRefusedError",
+            `Too many clients: the server serves at most ${maxClients} at once (--max-clients)`,
+          ),
+        );
+        continue;
+      }
+      log.info("Client %d connected", id);
+      const session = new Session(id++, conn, context);
+      sessions.add(session);
+      const forget = () => sessions.delete(session);
+      session.done.then(forget, forget);
     }
   })();
 
@@ -205,6 +302,8 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
     });
     listener.close();
     await accepting;
+    acceptErrors.flush();
+    refusals.flush();
     await removeSocket(socketPath);
     for (const session of sessions) session.shutdown();
     const grace = setTimeout(() => {
@@ -239,6 +338,23 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
     reopen: () => rotation.reopenAll("reopen requested"),
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** Sends one refusal and closes, never waiting long on a client that does not read. */
+async function refuse(conn: Deno.UnixConn, text: string): Promise<void> {
+  const timer = setTimeout(() => conn.close(), 1000);
+  try {
+    await conn.write(encodeMessage(text));
+  } catch {
+    // gone already
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch {
+      // closed by the timer
+    }
+  }
 }
 
 async function removeSocket(path: string): Promise<void> {

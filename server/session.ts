@@ -20,9 +20,14 @@ import {
   type Unit,
 } from "../protocol/mod.ts";
 import { describeFsError } from "./_describe_error.ts";
+import { logText } from "./_log_text.ts";
 import type { FileTable } from "./file_table.ts";
 import type { AccessResult } from "./access.ts";
+import type { Budget } from "./budget.ts";
 import { HIGH_WATER_BYTES, type Owner, type SharedFile } from "./shared_file.ts";
+
+/** Ends a 0.x line cut off at shutdown. */
+const NEWLINE = new Uint8Array([10]);
 
 /** Read buffer sizes: small for idle clients, grown for busy ones. */
 const MIN_READ = 4 * 1024;
@@ -32,7 +37,11 @@ const MAX_READ = 1024 * 1024;
  * Sizes the next read to the traffic: a full read doubles it, a partial one (the
  * socket was drained) shrinks it to fit, so an idle client's pending read is small.
  */
-function nextReadSize(size: number, got: number): number {
+function nextReadSize(size: number, got: number, budget?: Budget): number {
+  // Near the budget, reads stay small: every busy client's read buffer is memory too.
+  if (budget !== undefined && budget.queued + budget.unfinished > budget.limit / 2) {
+    return MIN_READ;
+  }
   if (got === size) return Math.min(size * 2, MAX_READ);
   let next = MIN_READ;
   while (next < got * 2 && next < MAX_READ) next *= 2;
@@ -59,6 +68,13 @@ export interface SessionContext {
    * `access.ts`); without it, paths are opened as given.
    */
   access?: (path: string) => Promise<AccessResult>;
+  /** The memory bound shared by all clients; none: unbounded. */
+  budget?: Budget;
+  /**
+   * Milliseconds the client has to complete its opening; 0 or unset: no limit.
+   * @default {0}
+   */
+  openingTimeout?: number;
 }
 
 /**
@@ -93,6 +109,12 @@ export class Session implements Owner {
   #ackQueued = false;
   #closed = false;
   #stopping = false;
+  #aborted = false;
+  #timedOut = false;
+  /** Bytes of an unfinished record held against the budget. */
+  #unfinished = 0;
+  /** Bytes of complete records counted against the budget and not yet written. */
+  #queued = 0;
 
   /**
    * Starts serving `conn`.
@@ -137,12 +159,15 @@ export class Session implements Owner {
 
   /** Stops reading from the client at once; what was read is still written. */
   abort(): void {
+    this.#aborted = true;
     this.#close();
   }
 
   /** {@inheritDoc Owner.onWritten} */
   onWritten(bytes: number): void {
     this.#written += bytes;
+    this.#queued -= bytes;
+    this.#context.budget?.releaseQueued(bytes);
     if (this.#version === "offlog/1" && !this.#ackQueued) {
       this.#ackQueued = true;
       this.#outbox = this.#outbox.then(() => {
@@ -158,7 +183,7 @@ export class Session implements Owner {
     if (this.failed) return;
     this.failed = true;
     const message = describeFsError(error, this.#file?.path ?? "");
-    this.#context.log(`Client ${this.id} write failed: ${message}`, true);
+    this.#context.log(`Client ${this.id} write failed: ${logText(message)}`, true);
     this.#send(message);
     this.#outbox.then(() => this.#close());
     this.#whenWritten?.();
@@ -173,18 +198,23 @@ export class Session implements Owner {
     } finally {
       await this.#outbox;
       this.#close();
+      this.#context.budget?.releaseUnfinished(this.#unfinished);
+      this.#unfinished = 0;
+      this.#context.budget?.releaseQueued(this.#queued);
+      this.#queued = 0;
       if (this.#file !== null) {
         const file = this.#file;
         try {
-          const remaining = await this.#context.files.release(file);
+          const remaining = await this.#context.files.release(file, this);
+          const path = logText(file.path);
           this.#context.log(
-            `Client ${this.id} done (remaining: ${remaining}) with ${file.path}`,
+            `Client ${this.id} done (remaining: ${remaining}) with ${path}`,
           );
-          if (remaining === 0) this.#context.log(`Closed ${file.path}`);
+          if (remaining === 0) this.#context.log(`Closed ${path}`);
         } catch (error) {
           // `done` never rejects: the server awaits it at shutdown.
           this.#context.log(
-            `Client ${this.id}: closing ${file.path} failed: ${error}`,
+            `Client ${this.id}: closing ${logText(file.path)} failed: ${error}`,
             true,
           );
         }
@@ -194,9 +224,37 @@ export class Session implements Owner {
 
   /** Reads the opening and opens the file; `null` when the client was refused. */
   async #open(): Promise<{ rest: Uint8Array } | null> {
+    const timeout = this.#context.openingTimeout ?? 0;
+    const timer = timeout > 0 ? setTimeout(() => this.#timeOut(timeout), timeout) : 0;
+    try {
+      return await this.#readOpening();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The opening took too long: refuse and close, which ends the pending read. */
+  #timeOut(ms: number): void {
+    if (this.#closed) return;
+    this.#timedOut = true;
+    this.#context.log(
+      `Client ${this.id} timed out before completing its opening (${ms} ms)`,
+      true,
+    );
+    this.#send(
+      formatError(
+        "TimeoutError",
+        `Opening not completed within ${ms} ms (--opening-timeout)`,
+      ),
+    );
+    this.#outbox.then(() => this.#close());
+  }
+
+  async #readOpening(): Promise<{ rest: Uint8Array } | null> {
     const reader = new OpeningReader();
     for (;;) {
       const chunk = await this.#read(MIN_READ);
+      if (this.#timedOut) return null;
       if (chunk === null) {
         this.#context.log(`Client ${this.id} disconnected`);
         return null;
@@ -213,28 +271,35 @@ export class Session implements Owner {
       } catch {
         return this.#refuse(formatError("ValueError", "path is not valid UTF-8"), "");
       }
+      const named = ` for ${logText(path)}`;
       if (!path.startsWith("/")) {
-        return this.#refuse(formatError("ValueError", NOT_ABSOLUTE), ` for ${path}`);
+        return this.#refuse(formatError("ValueError", NOT_ABSOLUTE), named);
       }
       const access = await this.#context.access?.(path) ?? { path };
-      if ("refusal" in access) return this.#refuse(access.refusal, ` for ${path}`);
+      if (this.#timedOut) return null;
+      if ("refusal" in access) return this.#refuse(access.refusal, named);
+      let file: SharedFile;
       try {
-        this.#file = await this.#context.files.acquire(access.path);
+        file = await this.#context.files.acquire(access.path, this);
       } catch (error) {
-        return this.#refuse(describeFsError(error, path), ` for ${path}`);
+        return this.#refuse(describeFsError(error, path), named);
       }
-      const real = access.path === path ? "" : ` (real path ${access.path})`;
-      this.#context.log(`Client ${this.id} access confirmed for ${path}${real}`);
-      this.#context.log(
-        `New client ${this.id} (total: ${this.#file.clients}) for ${path}`,
-      );
+      this.#file = file;
+      if (this.#timedOut || this.failed) return null;
+      const real = access.path === path ? "" : ` (real path ${logText(access.path)})`;
+      this.#context.log(`Client ${this.id} access confirmed${named}${real}`);
+      this.#context.log(`New client ${this.id} (total: ${file.clients})${named}`);
       this.#send(OK);
       return { rest: result.rest };
     }
   }
 
   #refuse(message: string, where: string): null {
-    this.#context.log(`Client ${this.id} access denied${where}: ${message}`, true);
+    if (this.#timedOut) return null;
+    this.#context.log(
+      `Client ${this.id} access denied${where}: ${logText(message)}`,
+      true,
+    );
     this.#send(message);
     return null;
   }
@@ -243,45 +308,97 @@ export class Session implements Owner {
     const file = this.#file!;
     const frames = this.#version === "offlog/1" ? new FrameReader() : null;
     const lines = frames === null ? new LineReader() : null;
+    const budget = this.#context.budget;
     const accept = (unit: Unit | null) => {
       if (unit === null || this.failed) return;
       this.#received += unit.bytes;
+      this.#queued += unit.bytes;
+      budget?.addQueued(unit.bytes);
       file.enqueue(this, unit);
     };
+    let refusal: string | null = null;
     let chunk: Uint8Array | null = rest;
     let size = MIN_READ;
     while (chunk !== null && !this.failed) {
       if (chunk.length > 0) {
         if (frames !== null) {
           for (const unit of frames.push(chunk)) accept(unit);
-          if (frames.error !== null) break;
+          if (frames.error !== null) {
+            refusal = formatError("ValueError", frames.error);
+            break;
+          }
         } else {
           accept(lines!.push(chunk));
         }
+        if (!this.#holdUnfinished(frames?.heldBytes ?? lines!.heldBytes)) {
+          refusal = formatError(
+            "MemoryError",
+            `Unfinished record refused: the server's memory budget for unfinished ` +
+              `records is full (--max-buffered-bytes ${budget!.limit})`,
+          );
+          break;
+        }
         if (file.backlog >= HIGH_WATER_BYTES) await file.belowHighWater();
+        if (budget?.full) await budget.room();
       }
       chunk = await this.#read(size);
-      if (chunk !== null) size = nextReadSize(size, chunk.length);
+      if (chunk !== null) size = nextReadSize(size, chunk.length, budget);
     }
     if (this.failed) return;
-    const refusal = frames?.error ?? null;
     if (refusal !== null) {
-      // What came before the bad frame is written; then the client is told and closed.
-      this.#context.log(`Client ${this.id} refused: ValueError: ${refusal}`, true);
+      // What came before is written; then the client is told and closed.
+      this.#context.log(`Client ${this.id} refused: ${refusal}`, true);
+    } else if (lines !== null) {
+      const last = lines.end();
+      if (last !== null && this.#aborted) {
+        // Cut off at shutdown: end the line, so the next one does not run on from it.
+        last.parts.push(NEWLINE);
+        last.bytes += 1;
+        this.#context.log(
+          `Client ${this.id} cut off at shutdown in the middle of a line: ` +
+            `wrote its ${last.bytes - 1} bytes and a newline`,
+          true,
+        );
+      } else this.#context.log(`Client ${this.id} disconnected`);
+      accept(last);
     } else {
-      if (lines !== null) accept(lines.end());
-      const dropped = frames?.heldBytes ?? 0;
-      this.#context.log(
-        dropped > 0
-          ? `Client ${this.id} disconnected with an unfinished record (${dropped} bytes dropped)`
-          : `Client ${this.id} disconnected`,
-      );
+      const dropped = frames!.heldBytes;
+      if (dropped > 0) {
+        this.#context.log(
+          `Client ${this.id} disconnected with an unfinished record (${dropped} bytes dropped)`,
+        );
+        refusal = formatError(
+          "ValueError",
+          `Connection ended in the middle of a record: its ${dropped} bytes ` +
+            `(header included) were dropped`,
+        );
+      } else this.#context.log(`Client ${this.id} disconnected`);
     }
+    this.#holdUnfinished(0);
     if (this.#written < this.#received && !this.failed) {
       await new Promise<void>((resolve) => this.#whenWritten = resolve);
     }
-    if (refusal !== null) this.#send(formatError("ValueError", refusal));
-    else if (!this.failed && !this.#stopping) this.#send(BYE);
+    if (this.failed) return;
+    if (refusal !== null) this.#send(refusal);
+    else if (!this.#stopping) this.#send(BYE);
+  }
+
+  /**
+   * Holds `bytes` of an unfinished record against the budget.
+   *
+   * @returns `false` when they do not fit: the client must be refused.
+   */
+  #holdUnfinished(bytes: number): boolean {
+    const budget = this.#context.budget;
+    if (budget === undefined || bytes === this.#unfinished) return true;
+    if (bytes < this.#unfinished) {
+      budget.releaseUnfinished(this.#unfinished - bytes);
+      this.#unfinished = bytes;
+      return true;
+    }
+    if (!budget.holdUnfinished(bytes - this.#unfinished)) return false;
+    this.#unfinished = bytes;
+    return true;
   }
 
   /** Reads once into a new buffer; `null` at the end or once the session is closed. */

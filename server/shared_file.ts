@@ -7,6 +7,9 @@
 
 import { concat, type Unit } from "../protocol/mod.ts";
 import type { AccessResult } from "./access.ts";
+import { FileRefusal } from "./_describe_error.ts";
+import { openAppend, type OpenRules } from "./_open_file.ts";
+import { logText as logPath } from "./_log_text.ts";
 
 /** Decides whether a path may be (re)opened: `Access.check()`. */
 export type AccessCheck = (path: string) => Promise<AccessResult>;
@@ -34,8 +37,26 @@ export interface Owner {
   readonly failed: boolean;
   /** `bytes` more of this owner's data are in the file. */
   onWritten(bytes: number): void;
-  /** Appending this owner's data failed. */
+  /** Appending this owner's data failed, or the file is gone. */
   onWriteError(error: unknown): void;
+}
+
+/**
+ * How files are opened and reopened, and where the file reports what happened to it.
+ *
+ * @example
+ * ```ts
+ * import type { FileOptions } from "./shared_file.ts";
+ * const options: FileOptions = { refuseHardlinks: false, timeoutMs: 10_000 };
+ * ```
+ */
+export interface FileOptions extends OpenRules {
+  /** Checks a path again before a file is reopened. */
+  access?: AccessCheck | null;
+  /** Logs a line about the file (a warning when `warning` is set). */
+  log?: (message: string, warning?: boolean) => void;
+  /** Told when the file was reopened at its path by the write loop itself. */
+  onReopened?: (file: SharedFile, why: string) => void;
 }
 
 interface Entry {
@@ -43,9 +64,13 @@ interface Entry {
   unit: Unit;
 }
 
+/** What a write of one batch came to. */
+type Written = { ok: true } | { ok: false; bytes: number; error: unknown };
+
 /**
  * A file open for appending. Units queue while a write is in flight and go out
- * together in the next one, so each write is large and each unit contiguous.
+ * together in the next one, so each write is large and each unit contiguous. A unit is
+ * in the file whole or not at all, and its owner is told which.
  *
  * @example
  * ```ts
@@ -62,44 +87,57 @@ interface Entry {
  * ```
  */
 export class SharedFile {
-  /** The path as clients gave it. */
+  /** The path as opened. */
   readonly path: string;
-  /** Clients using the file; kept by the file table. */
-  clients = 0;
+  /** The clients using the file; kept by the file table. */
+  readonly owners: Set<Owner> = new Set();
   /** Set when the file is closing: the table opens a new one for later clients. */
   closed = false;
+  /** Set when the path is gone for good: its clients were told, new ones reopen. */
+  gone = false;
   #file: Deno.FsFile;
   #ino: number | null;
+  #options: FileOptions;
   #queue: Entry[] = [];
   #backlog = 0;
   /** Reused for joining a batch: one write in flight per file, so one buffer. */
   #joined = new Uint8Array(0);
   #writing: Promise<void> | null = null;
   #belowHighWater: (() => void)[] = [];
-  #reopen: PromiseWithResolvers<void> | null = null;
-  #access: AccessCheck | null = null;
+  #reopen: PromiseWithResolvers<boolean> | null = null;
 
-  private constructor(path: string, file: Deno.FsFile, ino: number | null) {
+  private constructor(
+    path: string,
+    file: Deno.FsFile,
+    ino: number | null,
+    options: FileOptions,
+  ) {
     this.path = path;
     this.#file = file;
     this.#ino = ino;
+    this.#options = options;
   }
 
   /**
-   * Opens `path` for appending, creating it if needed.
+   * Opens `path` for appending, creating it if needed; only a regular file.
    *
    * @param path An absolute path.
+   * @param options How to open and reopen it.
    * @returns The file.
+   * @throws {FileRefusal} Not a regular file, a refused hard link, or too slow.
    * @throws What `Deno.open` throws.
    */
   static async open(
     path: string,
-    access: AccessCheck | null = null,
+    options: FileOptions = { refuseHardlinks: false, timeoutMs: 10_000 },
   ): Promise<SharedFile> {
-    const file = await Deno.open(path, { append: true, create: true });
-    const shared = new SharedFile(path, file, await inode(file));
-    shared.#access = access;
-    return shared;
+    const file = await openAppend(path, options);
+    return new SharedFile(path, file, (await file.stat()).ino, options);
+  }
+
+  /** Clients using the file. */
+  get clients(): number {
+    return this.owners.size;
   }
 
   /**
@@ -120,13 +158,16 @@ export class SharedFile {
 
   /**
    * Reopens the file at its path, between two writes: data already queued goes to the
-   * new file. If the path cannot be opened, writing goes on to the old handle.
+   * new file. If the path cannot be opened, writing goes on to the old handle while it
+   * still has a path; when it has none, the file is gone and its clients are told.
    *
-   * @returns A promise that resolves once the new handle is in use.
-   * @throws What `Deno.open` throws; the old handle stays in use.
+   * @returns `true` once the new handle is in use; `false` when the file was closed
+   * first, so nothing was reopened.
+   * @throws What opening throws; the old handle stays in use.
    */
-  reopen(): Promise<void> {
-    const reopen = this.#reopen ??= Promise.withResolvers<void>();
+  reopen(): Promise<boolean> {
+    if (this.closed || this.gone) return Promise.resolve(false);
+    const reopen = this.#reopen ??= Promise.withResolvers<boolean>();
     this.#writing ??= this.#drain();
     return reopen.promise;
   }
@@ -193,23 +234,17 @@ export class SharedFile {
       if (this.#reopen !== null) {
         const reopen = this.#reopen;
         this.#reopen = null;
+        if (this.closed || this.gone) {
+          // The last client left (or the path is gone) while the check ran: no new file.
+          reopen.resolve(false);
+          continue;
+        }
         try {
-          const verdict = await this.#access?.(this.path) ?? { path: this.path };
-          if ("refusal" in verdict) {
-            throw new Deno.errors.PermissionDenied(verdict.refusal);
-          }
-          if (verdict.path !== this.path) {
-            throw new Deno.errors.PermissionDenied(
-              `"${this.path}" now leads to "${verdict.path}": not reopened`,
-            );
-          }
-          const file = await Deno.open(this.path, { append: true, create: true });
-          this.#file.close();
-          this.#file = file;
-          this.#ino = await inode(file);
-          reopen.resolve();
+          await this.#reopenNow();
+          reopen.resolve(true);
         } catch (error) {
           reopen.reject(error);
+          if (await this.#unlinked()) this.#lose(error);
         }
         continue;
       }
@@ -222,24 +257,11 @@ export class SharedFile {
         bytes += this.#queue[count]!.unit.bytes;
         count++;
       }
-      const batch = this.#queue.splice(0, count);
-      const parts: Uint8Array[] = [];
-      const owners = new Map<Owner, number>();
-      for (const { owner, unit } of batch) {
-        if (owner.failed) continue;
-        for (const part of unit.parts) parts.push(part);
-        owners.set(owner, (owners.get(owner) ?? 0) + unit.bytes);
-      }
-      try {
-        if (parts.length > 0) {
-          const data = this.#join(parts);
-          for (let offset = 0; offset < data.length;) {
-            offset += await this.#file.write(data.subarray(offset));
-          }
-        }
-        for (const [owner, written] of owners) owner.onWritten(written);
-      } catch (error) {
-        for (const owner of owners.keys()) owner.onWriteError(error);
+      const batch = this.#queue.splice(0, count).filter((e) => !e.owner.failed);
+      if (this.gone) {
+        for (const { owner } of batch) owner.onWriteError(goneError(this.path));
+      } else if (batch.length > 0) {
+        await this.#writeBatch(batch);
       }
       this.#backlog -= bytes;
       if (this.#backlog < HIGH_WATER_BYTES / 2 && this.#belowHighWater.length > 0) {
@@ -248,8 +270,156 @@ export class SharedFile {
     }
     this.#writing = null;
   }
+
+  /**
+   * Writes one batch and tells its owners. A batch that went to a file with no path
+   * left is written again at the path, reopened; only what is in a reachable file is
+   * reported written.
+   */
+  async #writeBatch(batch: Entry[]): Promise<void> {
+    const parts: Uint8Array[] = [];
+    for (const { unit } of batch) for (const part of unit.parts) parts.push(part);
+    const data = this.#join(parts);
+    for (let attempt = 0;; attempt++) {
+      const written = await this.#write(data);
+      if (!written.ok) {
+        await this.#failPart(batch, written.bytes, written.error);
+        return;
+      }
+      if (!(await this.#unlinked())) break;
+      // The file lost its last link (deleted, or its directory removed) before or
+      // during this write: nothing in it can be read by path any more.
+      try {
+        if (attempt > 0) throw new Deno.errors.NotFound("deleted again at once");
+        await this.#cutBack(data.length);
+        await this.#reopenNow();
+        this.#options.onReopened?.(this, "deleted while written");
+      } catch (error) {
+        this.#lose(error);
+        for (const { owner } of batch) owner.onWriteError(goneError(this.path));
+        return;
+      }
+    }
+    const owners = new Map<Owner, number>();
+    for (const { owner, unit } of batch) {
+      owners.set(owner, (owners.get(owner) ?? 0) + unit.bytes);
+    }
+    for (const [owner, bytes] of owners) owner.onWritten(bytes);
+  }
+
+  async #write(data: Uint8Array): Promise<Written> {
+    let offset = 0;
+    try {
+      while (offset < data.length) {
+        const n = await this.#file.write(data.subarray(offset));
+        if (n === 0) throw new Deno.errors.WriteZero("Write returned 0 bytes");
+        offset += n;
+      }
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, bytes: offset, error };
+    }
+  }
+
+  /**
+   * A write failed after `bytes` of the batch went in: the file is cut back to the end
+   * of the last whole unit, whose owners are told it is written; the owners of the rest
+   * are told of the error.
+   */
+  async #failPart(batch: Entry[], bytes: number, error: unknown): Promise<void> {
+    let whole = 0;
+    let units = 0;
+    while (units < batch.length && whole + batch[units]!.unit.bytes <= bytes) {
+      whole += batch[units]!.unit.bytes;
+      units++;
+    }
+    const torn = bytes - whole;
+    if (torn > 0) {
+      try {
+        const size = (await this.#file.stat()).size;
+        await this.#file.truncate(size - torn);
+        this.#options.log?.(
+          `Cut ${torn} bytes of an unfinished record from the end of ` +
+            `${logPath(this.path)} after a failed write`,
+          true,
+        );
+      } catch (cutError) {
+        this.#options.log?.(
+          `Could not cut the unfinished record from the end of ${logPath(this.path)}: ` +
+            String(cutError),
+          true,
+        );
+      }
+    }
+    const written = new Map<Owner, number>();
+    for (const { owner, unit } of batch.slice(0, units)) {
+      written.set(owner, (written.get(owner) ?? 0) + unit.bytes);
+    }
+    for (const [owner, n] of written) owner.onWritten(n);
+    const failed = new Set<Owner>();
+    for (const { owner } of batch.slice(units)) failed.add(owner);
+    for (const owner of failed) owner.onWriteError(error);
+  }
+
+  /** Takes the last `bytes` back out of the (unlinked) file, which keeps no copy. */
+  async #cutBack(bytes: number): Promise<void> {
+    try {
+      const size = (await this.#file.stat()).size;
+      await this.#file.truncate(Math.max(0, size - bytes));
+    } catch {
+      // Nothing reads it by path; a reader holding it open may see the batch twice.
+    }
+  }
+
+  /** Whether the open handle has no path left. */
+  async #unlinked(): Promise<boolean> {
+    try {
+      return (await this.#file.stat()).nlink === 0;
+    } catch {
+      return false;
+    }
+  }
+
+  async #reopenNow(): Promise<void> {
+    const verdict = await this.#options.access?.(this.path) ?? { path: this.path };
+    if ("refusal" in verdict) {
+      const colon = verdict.refusal.indexOf(": ");
+      throw new FileRefusal(
+        verdict.refusal.slice(0, colon),
+        verdict.refusal.slice(colon + 2),
+      );
+    }
+    if (verdict.path !== this.path) {
+      throw new Deno.errors.PermissionDenied(
+        `"${this.path}" now leads to "${verdict.path}": not reopened`,
+      );
+    }
+    const file = await openAppend(this.path, this.#options);
+    const old = this.#file;
+    this.#file = file;
+    this.#ino = (await file.stat()).ino;
+    old.close();
+  }
+
+  /** The path is gone and cannot be opened again: every client is told. */
+  #lose(error: unknown): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.#options.log?.(
+      `Lost ${logPath(this.path)}: the file was deleted and cannot be created again ` +
+        `(${
+          error instanceof Error ? error.message : String(error)
+        }); its clients are told`,
+      true,
+    );
+    for (const owner of this.owners) owner.onWriteError(goneError(this.path));
+  }
 }
 
-async function inode(file: Deno.FsFile): Promise<number | null> {
-  return (await file.stat()).ino;
+function goneError(path: string): FileRefusal {
+  return new FileRefusal(
+    "FileNotFoundError",
+    `[Errno 2] No such file or directory: '${path}' (the file was deleted and cannot ` +
+      `be created again; records not acknowledged were not written)`,
+  );
 }

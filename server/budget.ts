@@ -1,0 +1,117 @@
+/**
+ * {@linkcode Budget}: one bound on the memory the server holds for all its clients.
+ *
+ * @module
+ */
+
+/**
+ * The default of `--max-buffered-bytes`: 256 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_BUFFERED_BYTES } from "./budget.ts";
+ * console.log(DEFAULT_MAX_BUFFERED_BYTES); // 268435456
+ * ```
+ */
+export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Bytes the server holds for its clients, in two kinds: complete records read and not
+ * yet written ("queued"), and records still being received ("unfinished"). Unfinished
+ * records may take at most half of the limit: a client whose unfinished record would
+ * pass it is refused, since waiting would let a few slow senders hold the memory for
+ * ever. Queued records past the rest of the limit make clients wait (they are not
+ * read) until the disk catches up.
+ *
+ * @example
+ * ```ts
+ * import { Budget } from "./budget.ts";
+ * const budget = new Budget(1024);
+ * console.log(budget.holdUnfinished(512), budget.holdUnfinished(1)); // true false
+ * budget.releaseUnfinished(512);
+ * ```
+ */
+export class Budget {
+  /** The limit in bytes. */
+  readonly limit: number;
+  #queued = 0;
+  #unfinished = 0;
+  #waiting: (() => void)[] = [];
+
+  /**
+   * Makes a budget.
+   *
+   * @param limit Bytes held at most (`--max-buffered-bytes`).
+   */
+  constructor(limit: number = DEFAULT_MAX_BUFFERED_BYTES) {
+    this.limit = limit;
+  }
+
+  /** Bytes of complete records waiting for the disk. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /** Bytes of records still being received. */
+  get unfinished(): number {
+    return this.#unfinished;
+  }
+
+  /**
+   * Takes `bytes` for unfinished records, if they fit in half the limit.
+   *
+   * @param bytes Bytes to hold.
+   * @returns `false` (and nothing taken) when they do not fit.
+   */
+  holdUnfinished(bytes: number): boolean {
+    if (this.#unfinished + bytes > this.limit / 2) return false;
+    this.#unfinished += bytes;
+    return true;
+  }
+
+  /**
+   * Gives back bytes of unfinished records.
+   *
+   * @param bytes Bytes released.
+   */
+  releaseUnfinished(bytes: number): void {
+    this.#unfinished -= bytes;
+  }
+
+  /**
+   * Counts bytes of complete records queued for the disk.
+   *
+   * @param bytes Bytes queued.
+   */
+  addQueued(bytes: number): void {
+    this.#queued += bytes;
+  }
+
+  /**
+   * Gives back bytes of queued records once written (or dropped).
+   *
+   * @param bytes Bytes released.
+   */
+  releaseQueued(bytes: number): void {
+    this.#queued -= bytes;
+    if (this.#waiting.length > 0 && this.#queued < this.limit / 4) {
+      for (const wake of this.#waiting.splice(0)) wake();
+    }
+  }
+
+  /** Whether queued records fill their half of the limit: clients should wait. */
+  get full(): boolean {
+    return this.#queued >= this.limit / 2;
+  }
+
+  /**
+   * Resolves once queued records are below a quarter of the limit (at once when
+   * they are not full).
+   *
+   * @returns A promise to await before reading more.
+   */
+  room(): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+}
