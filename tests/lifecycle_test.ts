@@ -83,9 +83,10 @@ Deno.test("SIGTERM with data in flight: exit 0, socket removed, clients told, no
 });
 
 Deno.test("a write error (/dev/full) reaches that file's client; other clients carry on", async () => {
-  // Deno needs --allow-all to open a device file.
+  // Deno needs --allow-all to open a device file; the server, --allow-devices.
   await using server = await startServer({
     permissions: () => ["--allow-all"],
+    args: ["--allow-devices"],
   });
   const full = await ProxyFile.open("/dev/full", { socketPath: server.socketPath });
   const fine = await ProxyFile.open(`${server.dir}/fine.log`, {

@@ -335,8 +335,11 @@ Deno.test("ProxyFile.write() after the server was killed throws OfflogConnection
 });
 
 Deno.test("ProxyFile.close() does not throw again an error that flush() already threw", async () => {
-  // Deno 2.9 opens device files only with --allow-all.
-  await using server = await startServer({ permissions: () => ["--allow-all"] });
+  // Deno 2.9 opens device files only with --allow-all; the server, with --allow-devices.
+  await using server = await startServer({
+    permissions: () => ["--allow-all"],
+    args: ["--allow-devices"],
+  });
   const file = await ProxyFile.open("/dev/full", { socketPath: server.socketPath });
   file.write("lost\n");
   await assert.rejects(file.flush(), /No space left on device/);

@@ -425,8 +425,11 @@ Deno.test("server will not start on a path that is not a socket, and leaves that
 });
 
 Deno.test("server reports a write error (/dev/full) to that file's clients only", async () => {
-  // Deno 2.9 opens device files only with --allow-all.
-  await using server = await startServer({ permissions: () => ["--allow-all"] });
+  // Deno 2.9 opens device files only with --allow-all; the server, with --allow-devices.
+  await using server = await startServer({
+    permissions: () => ["--allow-all"],
+    args: ["--allow-devices"],
+  });
   const socketPath = server.socketPath;
   await using fine = await ProxyFile.open(`${server.dir}/fine.log`, { socketPath });
   fine.write("kept 1\n");
@@ -483,6 +486,28 @@ Deno.test("server reports a write error (/dev/full) to that file's clients only"
   await fine.close();
   assert.equal(await Deno.readTextFile(`${server.dir}/fine.log`), "kept 1\nkept 2\n");
   await server.waitFor("write failed");
+});
+
+Deno.test("server without --allow-devices refuses /dev/full as a character device", async () => {
+  // Deno would open the device (--allow-all); the server refuses it without the flag.
+  await using server = await startServer({ permissions: () => ["--allow-all"] });
+  await assert.rejects(
+    ProxyFile.open("/dev/full", { socketPath: server.socketPath }),
+    (error: unknown) => {
+      assert.ok(error instanceof Error, String(error));
+      const cause = error instanceof OfflogServerError ? error : error.cause;
+      assert.ok(cause instanceof OfflogServerError, String(error));
+      assert.equal(cause.serverName, "OSError");
+      assert.ok(
+        cause.message.startsWith(
+          "[Errno 22] Not a regular file: '/dev/full' is a character device",
+        ),
+        cause.message,
+      );
+      return true;
+    },
+  );
+  await server.waitFor("Not a regular file: '/dev/full' is a character device");
 });
 
 Deno.test("server logs each event in the seed's form, in local time, to stdout and to --logfile", async () => {
