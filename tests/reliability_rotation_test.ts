@@ -61,8 +61,9 @@ for (const how of ["renamed", "deleted"] as const) {
       await writeAll(raw, encoder.encode(`${path}\0${rawLine(0, 0)}${rawLine(0, 1)}`));
       const writer = writeSteadily(file);
       await sleep(100);
-      await file.flush();
+      // Counted before flush(): the records written before the call are what it confirms.
       const before = writer.next();
+      await file.flush();
       const half = rawLine(0, 2);
       await writeAll(raw, encoder.encode(half.slice(0, 5)));
       let handle: Deno.FsFile | null = null;
