@@ -156,6 +156,8 @@ export async function startServer(
     SERVER,
     "-s",
     socketPath,
+    // Writers warm up through the server on /dev/null, a character device.
+    "--allow-devices",
   ], { quiet: true });
   await waitForSocket(socketPath, server);
   return server;
