@@ -148,7 +148,13 @@ try {
         stderr: "piped",
       }).spawn(),
   );
-  await new Promise((r) => setTimeout(r, 700));
+  // Streaming first (16 processes take a while to start on a loaded machine).
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
+    const size = await Deno.stat(path).then((info) => info.size, () => 0);
+    if (size > 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 500));
   assert.equal((await server.stop("SIGTERM")).code, 0);
   const confirmed = await Promise.all(children.map(async (child) => {
     const output = await child.output();
