@@ -31,7 +31,7 @@ addEventListener("unload", () => {
 });
 
 const socketPath = `${dir}/offlog.sock`;
-await serve({ socketPath, quiet: true });
+await serve({ socketPath, quiet: true, allowDevices: true });
 const encoder = new TextEncoder();
 
 // 1000 distinct 100-byte lines, as strings and as bytes; each iteration writes them
