@@ -5,7 +5,8 @@
 
 /** Pieces shorter than this are copied into a shared buffer. */
 const SMALL = 4 * 1024;
-/** Size of a buffer that small pieces are copied into, at most. */
+/** Sizes of the buffers small pieces are copied into: the first, and at most. */
+const FIRST_SPAN = 1024;
 const SPAN = 64 * 1024;
 
 /** Collects the pieces of one record (or run of lines). */
@@ -15,6 +16,8 @@ export class Parts {
   /** The buffer small pieces go into; the last of `#parts` is a view of it. */
   #span: Uint8Array | null = null;
   #spanFill = 0;
+  /** The next span's size: small at first (most records need none), doubling. */
+  #nextSpan = FIRST_SPAN;
 
   /** Bytes held. */
   get bytes(): number {
@@ -28,7 +31,7 @@ export class Parts {
    * @param expected Bytes still to come for this record, when known: a small piece
    * then gets a buffer no larger than the record needs.
    */
-  add(piece: Uint8Array, expected = SPAN): void {
+  add(piece: Uint8Array, expected: number = SPAN): void {
     if (piece.length === 0) return;
     this.#bytes += piece.length;
     if (piece.length >= SMALL) {
@@ -43,7 +46,8 @@ export class Parts {
       this.#parts[this.#parts.length - 1] = span.subarray(0, this.#spanFill);
       return;
     }
-    const size = Math.max(piece.length, Math.min(SPAN, expected));
+    const size = Math.max(piece.length, Math.min(this.#nextSpan, expected));
+    this.#nextSpan = Math.min(this.#nextSpan * 2, SPAN);
     this.#span = new Uint8Array(size);
     this.#span.set(piece);
     this.#spanFill = piece.length;
@@ -61,6 +65,7 @@ export class Parts {
     this.#bytes = 0;
     // A span may still have room, but its first bytes now belong to the caller.
     this.#span = null;
+    this.#nextSpan = FIRST_SPAN;
     return parts;
   }
 }

@@ -49,3 +49,4 @@ export {
   SERVER_EXITED,
 } from "./errors.ts";
 export { concat } from "./_bytes.ts";
+export { features, type VersionFeatures } from "./versions.ts";

@@ -1,0 +1,59 @@
+/**
+ * What each version of the offlog protocol supports, asked here rather than by
+ * comparing version names in the client and the server.
+ *
+ * @module
+ */
+
+import { FRAME_HEADER_BYTES } from "./constants.ts";
+import type { ProtocolVersion } from "./opening.ts";
+
+/**
+ * What one protocol version supports.
+ *
+ * @example
+ * ```ts
+ * import { features } from "./versions.ts";
+ * const v1 = features("offlog/1");
+ * console.log(v1.frames, v1.acks, v1.headerBytes); // true true 4
+ * ```
+ */
+export interface VersionFeatures {
+  /** Records travel in length-prefixed frames (else a plain byte stream of lines). */
+  readonly frames: boolean;
+  /** The server acknowledges written bytes with `ACK n`. */
+  readonly acks: boolean;
+  /** The client understands `ROTATED` (0.x: only offlog 0.3, so only when asked). */
+  readonly rotated: boolean;
+  /** Bytes before each frame's payload; 0 without frames. */
+  readonly headerBytes: number;
+}
+
+const V1: VersionFeatures = {
+  frames: true,
+  acks: true,
+  rotated: true,
+  headerBytes: FRAME_HEADER_BYTES,
+};
+const V0: VersionFeatures = {
+  frames: false,
+  acks: false,
+  rotated: false,
+  headerBytes: 0,
+};
+
+/**
+ * What `version` supports.
+ *
+ * @param version A negotiated protocol version.
+ * @returns Its features.
+ *
+ * @example
+ * ```ts
+ * import { features } from "./versions.ts";
+ * console.log(features("0.x").acks); // false
+ * ```
+ */
+export function features(version: ProtocolVersion): VersionFeatures {
+  return version === "offlog/1" ? V1 : V0;
+}
