@@ -6,7 +6,6 @@
  */
 
 import { parseArgs } from "node:util";
-import { setExitHandling } from "../client/exit_safety.ts";
 import { DEFAULT_SOCKET_PATH } from "../protocol/mod.ts";
 import { DEFAULT_ROTATE_CHECK_MS } from "./rotation.ts";
 import { serve } from "./serve.ts";
@@ -146,8 +145,6 @@ export async function main(args: string[]): Promise<number> {
     console.error(`${USAGE}\nofflog: error: ${(error as Error).message}`);
     return 2;
   }
-  // The server's own shutdown handles the signals; it closes (and so flushes) its log.
-  setExitHandling({ handleSignals: false });
   let socketMode: number | undefined;
   try {
     if (values["socket-mode"] !== undefined) {

@@ -5,8 +5,7 @@
  */
 
 import { DEFAULT_SOCKET_PATH } from "../protocol/mod.ts";
-import { INFO, WARNING } from "../client/levels.ts";
-import { Logger } from "../client/logger.ts";
+import { ServerLog } from "./_server_log.ts";
 import { FileTable } from "./file_table.ts";
 import type { FileOptions, SharedFile } from "./shared_file.ts";
 import { DEFAULT_ROTATE_CHECK_MS, Rotation } from "./rotation.ts";
@@ -150,6 +149,10 @@ export interface OfflogServer extends AsyncDisposable {
  * Starts an offlog server. A socket file left by a dead server is replaced; a socket
  * on which a live server answers is not.
  *
+ * It changes nothing process-wide: no signal, `unhandledrejection` or `beforeunload`
+ * listener. A program that embeds it decides what ends it, and closes the server
+ * (or aborts `signal`) then; the `offlog` command wires SIGINT and SIGTERM to that.
+ *
  * @param options Where to listen and log, and a signal to stop.
  * @returns The running server, once it listens.
  * @throws {Deno.errors.AddrInUse} Another server is listening on the socket.
@@ -166,11 +169,7 @@ export interface OfflogServer extends AsyncDisposable {
 export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
   const socketPath = options.socketPath ?? DEFAULT_SOCKET_PATH;
   const quiet = options.quiet ?? false;
-  const log = await Logger.open("offlog", options.logFile ?? null, {
-    localFile: true,
-    stdoutLevel: quiet ? null : INFO,
-    stderrLevel: quiet ? null : WARNING,
-  });
+  const log = await ServerLog.open(options.logFile ?? null, { quiet });
   let listener: Deno.UnixListener;
   let access: Access;
   let notifier: Notifier | null = null;
@@ -180,7 +179,7 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
     for (
       const line of await describeScope(access.roots, options.roots ?? [], socketPath)
     ) {
-      log.log(line.warning ? WARNING : INFO, line.text);
+      log.log(line.warning ? "WARNING" : "INFO", line.text);
     }
     if (options.notify) {
       notifier = await Notifier.create(scratchPath(socketPath));
@@ -206,7 +205,7 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
   const maxClients = options.maxClients ?? await defaultMaxClients();
   const budget = new Budget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const say = (message: string, warning = false) =>
-    log.log(warning ? WARNING : INFO, message);
+    log.log(warning ? "WARNING" : "INFO", message);
   const fileOptions: FileOptions = {
     access: (path: string) => access.check(path),
     refuseHardlinks: access.confined && !(options.allowHardlinks ?? false),
