@@ -8,6 +8,8 @@
 
 import { FRAME_HEADER_BYTES, MAX_RECORD_BYTES } from "./constants.ts";
 import { Parts } from "./_parts.ts";
+import type { ProtocolVersion } from "./opening.ts";
+import { features } from "./versions.ts";
 
 /**
  * Writes a frame header into the first {@linkcode FRAME_HEADER_BYTES} bytes of
@@ -51,6 +53,58 @@ export interface Unit {
 }
 
 /**
+ * Cuts a client's byte stream into units to write, whatever the protocol version:
+ * {@linkcode FrameReader} for offlog/1, {@linkcode LineReader} for 0.x. The server
+ * reads every client with one loop over this interface.
+ *
+ * @example
+ * ```ts
+ * import { recordReader, type RecordReader } from "./frames.ts";
+ * const reader: RecordReader = recordReader("0.x");
+ * const units = reader.push(new TextEncoder().encode("a\nb"));
+ * console.log(units.length, reader.heldBytes, reader.end()?.bytes); // 1 1 1
+ * ```
+ */
+export interface RecordReader {
+  /**
+   * Adds the bytes of one read.
+   *
+   * @param chunk The bytes; the units may refer to them, so do not reuse it.
+   * @returns The units this chunk completed, in order (up to an `error`).
+   */
+  push(chunk: Uint8Array): Unit[];
+  /**
+   * Takes what may still be written when the stream ends: a 0.x stream's unfinished
+   * last line; nothing for offlog/1, whose unfinished frame is dropped. After it,
+   * {@linkcode RecordReader.heldBytes} counts the bytes dropped.
+   *
+   * @returns The unit to write, or `null`.
+   */
+  end(): Unit | null;
+  /** Bytes of an unfinished record held (frames: header included). */
+  readonly heldBytes: number;
+  /** Why the stream cannot go on (a frame over the maximum), or `null`. */
+  readonly error: string | null;
+}
+
+/**
+ * The reader for a client speaking `version`.
+ *
+ * @param version The negotiated protocol version.
+ * @returns A {@linkcode FrameReader} when the version has frames, else a
+ * {@linkcode LineReader}.
+ *
+ * @example
+ * ```ts
+ * import { FrameReader, recordReader } from "./frames.ts";
+ * console.log(recordReader("offlog/1") instanceof FrameReader); // true
+ * ```
+ */
+export function recordReader(version: ProtocolVersion): RecordReader {
+  return features(version).frames ? new FrameReader() : new LineReader();
+}
+
+/**
  * Reassembles offlog/1 frames from the bytes of successive reads.
  *
  * @example
@@ -61,16 +115,20 @@ export interface Unit {
  * console.log(units.length, reader.heldBytes); // 1 2
  * ```
  */
-export class FrameReader {
+export class FrameReader implements RecordReader {
   #header = new Uint8Array(FRAME_HEADER_BYTES);
   #headerFill = 0;
   #need = -1;
   #parts = new Parts();
+  #error: string | null = null;
+
   /**
    * Set when a frame announced more than {@linkcode MAX_RECORD_BYTES}: the stream
    * cannot go on. Frames before it were returned.
    */
-  error: string | null = null;
+  get error(): string | null {
+    return this.#error;
+  }
 
   /**
    * Adds the bytes of one read.
@@ -81,7 +139,7 @@ export class FrameReader {
   push(chunk: Uint8Array): Unit[] {
     const units: Unit[] = [];
     let offset = 0;
-    while (offset < chunk.length && this.error === null) {
+    while (offset < chunk.length && this.#error === null) {
       if (this.#need < 0) {
         const take = Math.min(
           FRAME_HEADER_BYTES - this.#headerFill,
@@ -94,7 +152,7 @@ export class FrameReader {
         this.#headerFill = 0;
         this.#need = new DataView(this.#header.buffer).getUint32(0);
         if (this.#need > MAX_RECORD_BYTES) {
-          this.error =
+          this.#error =
             `record of ${this.#need} bytes is larger than the maximum of ${MAX_RECORD_BYTES} bytes`;
           this.#need = -1;
           break;
@@ -115,6 +173,16 @@ export class FrameReader {
       }
     }
     return units;
+  }
+
+  /**
+   * Ends the stream: an unfinished frame is not written, and stays counted in
+   * {@linkcode FrameReader.heldBytes} as the bytes dropped.
+   *
+   * @returns Always `null`.
+   */
+  end(): null {
+    return null;
   }
 
   /**
@@ -142,24 +210,29 @@ const NEWLINE = 10;
  * ```ts
  * import { LineReader } from "./frames.ts";
  * const reader = new LineReader();
- * const unit = reader.push(new TextEncoder().encode("a\nb"));
+ * const [unit] = reader.push(new TextEncoder().encode("a\nb"));
  * console.log(unit?.bytes, reader.heldBytes); // 2 1
  * ```
  */
-export class LineReader {
+export class LineReader implements RecordReader {
   #parts = new Parts();
+
+  /** Always `null`: any byte stream is made of lines. */
+  get error(): null {
+    return null;
+  }
 
   /**
    * Adds the bytes of one read.
    *
    * @param chunk The bytes; the unit may refer to them, so do not reuse it.
-   * @returns The whole lines now complete, or `null` when there are none.
+   * @returns The whole lines now complete, as one unit, or none.
    */
-  push(chunk: Uint8Array): Unit | null {
+  push(chunk: Uint8Array): Unit[] {
     const end = chunk.lastIndexOf(NEWLINE) + 1;
     if (end === 0) {
       this.#parts.add(chunk);
-      return this.#parts.bytes > MAX_RECORD_BYTES ? this.end() : null;
+      return this.#parts.bytes > MAX_RECORD_BYTES ? this.#takeAll() : [];
     }
     const head = end === chunk.length ? chunk : chunk.subarray(0, end);
     let unit: Unit;
@@ -171,7 +244,7 @@ export class LineReader {
       unit = { parts: this.#parts.take(), bytes };
     }
     if (end < chunk.length) this.#parts.add(chunk.subarray(end));
-    return unit;
+    return [unit];
   }
 
   /**
@@ -180,9 +253,13 @@ export class LineReader {
    * @returns The unfinished last line, or `null` when there is none.
    */
   end(): Unit | null {
+    return this.#takeAll()[0] ?? null;
+  }
+
+  #takeAll(): Unit[] {
     const bytes = this.#parts.bytes;
-    if (bytes === 0) return null;
-    return { parts: this.#parts.take(), bytes };
+    if (bytes === 0) return [];
+    return [{ parts: this.#parts.take(), bytes }];
   }
 
   /** Bytes held after the last newline. */

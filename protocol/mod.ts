@@ -41,7 +41,14 @@ export {
   type OpeningResult,
   type ProtocolVersion,
 } from "./opening.ts";
-export { FrameReader, LineReader, type Unit, writeFrameHeader } from "./frames.ts";
+export {
+  FrameReader,
+  LineReader,
+  type RecordReader,
+  recordReader,
+  type Unit,
+  writeFrameHeader,
+} from "./frames.ts";
 export {
   denoErrorClass,
   NOT_ABSOLUTE,

@@ -5,20 +5,19 @@
  */
 
 import {
-  ACK_PREFIX,
   BYE,
-  encodeMessage,
+  features,
   formatError,
-  FrameReader,
-  LineReader,
   NOT_ABSOLUTE,
   OK,
   OpeningReader,
   type ProtocolVersion,
+  recordReader,
   ROTATED,
   SERVER_EXITED,
   type Unit,
 } from "../protocol/mod.ts";
+import { ClientConn, MIN_READ, nextReadSize } from "./_client_conn.ts";
 import { describeFsError } from "./_describe_error.ts";
 import { logText } from "./_log_text.ts";
 import type { FileTable } from "./file_table.ts";
@@ -28,25 +27,6 @@ import { HIGH_WATER_BYTES, type Owner, type SharedFile } from "./shared_file.ts"
 
 /** Ends a 0.x line cut off at shutdown. */
 const NEWLINE = new Uint8Array([10]);
-
-/** Read buffer sizes: small for idle clients, grown for busy ones. */
-const MIN_READ = 4 * 1024;
-const MAX_READ = 1024 * 1024;
-
-/**
- * Sizes the next read to the traffic: a full read doubles it, a partial one (the
- * socket was drained) shrinks it to fit, so an idle client's pending read is small.
- */
-function nextReadSize(size: number, got: number, budget?: Budget): number {
-  // Near the budget, reads stay small: every busy client's read buffer is memory too.
-  if (budget !== undefined && budget.queued + budget.unfinished > budget.limit / 2) {
-    return MIN_READ;
-  }
-  if (got === size) return Math.min(size * 2, MAX_READ);
-  let next = MIN_READ;
-  while (next < got * 2 && next < MAX_READ) next *= 2;
-  return next;
-}
 
 /**
  * What a session needs from its server.
@@ -98,16 +78,13 @@ export class Session implements Owner {
   /** Set once a write of this client's data failed. */
   failed = false;
 
-  #conn: Deno.UnixConn;
+  #conn: ClientConn;
   #context: SessionContext;
   #file: SharedFile | null = null;
   #version: ProtocolVersion = "0.x";
   #received = 0;
   #written = 0;
   #whenWritten: (() => void) | null = null;
-  #outbox: Promise<void> = Promise.resolve();
-  #ackQueued = false;
-  #closed = false;
   #stopping = false;
   #aborted = false;
   #timedOut = false;
@@ -125,7 +102,7 @@ export class Session implements Owner {
    */
   constructor(id: number, conn: Deno.UnixConn, context: SessionContext) {
     this.id = id;
-    this.#conn = conn;
+    this.#conn = new ClientConn(conn);
     this.#context = context;
     this.done = this.#run();
   }
@@ -137,8 +114,8 @@ export class Session implements Owner {
   shutdown(): void {
     if (this.#stopping) return;
     this.#stopping = true;
-    if (this.#file === null) this.#close();
-    else this.#send(SERVER_EXITED);
+    if (this.#file === null) this.#conn.close();
+    else this.#conn.send(SERVER_EXITED);
   }
 
   /** The file this client appends to, once it is open. */
@@ -154,13 +131,13 @@ export class Session implements Owner {
    */
   rotated(tell0x: boolean): void {
     if (this.#file === null || this.#stopping || this.failed) return;
-    if (this.#version === "offlog/1" || tell0x) this.#send(ROTATED);
+    if (features(this.#version).rotated || tell0x) this.#conn.send(ROTATED);
   }
 
   /** Stops reading from the client at once; what was read is still written. */
   abort(): void {
     this.#aborted = true;
-    this.#close();
+    this.#conn.close();
   }
 
   /** {@inheritDoc Owner.onWritten} */
@@ -168,13 +145,7 @@ export class Session implements Owner {
     this.#written += bytes;
     this.#queued -= bytes;
     this.#context.budget?.releaseQueued(bytes);
-    if (this.#version === "offlog/1" && !this.#ackQueued) {
-      this.#ackQueued = true;
-      this.#outbox = this.#outbox.then(() => {
-        this.#ackQueued = false;
-        return this.#write(encodeMessage(ACK_PREFIX + this.#written));
-      });
-    }
+    if (features(this.#version).acks) this.#conn.ack(() => this.#written);
     if (this.#written >= this.#received) this.#whenWritten?.();
   }
 
@@ -184,8 +155,8 @@ export class Session implements Owner {
     this.failed = true;
     const message = describeFsError(error, this.#file?.path ?? "");
     this.#context.log(`Client ${this.id} write failed: ${logText(message)}`, true);
-    this.#send(message);
-    this.#outbox.then(() => this.#close());
+    this.#conn.send(message);
+    this.#conn.sent().then(() => this.#conn.close());
     this.#whenWritten?.();
   }
 
@@ -196,8 +167,8 @@ export class Session implements Owner {
     } catch (error) {
       this.#context.log(`Client ${this.id} failed: ${error}`, true);
     } finally {
-      await this.#outbox;
-      this.#close();
+      await this.#conn.sent();
+      this.#conn.close();
       this.#context.budget?.releaseUnfinished(this.#unfinished);
       this.#unfinished = 0;
       this.#context.budget?.releaseQueued(this.#queued);
@@ -235,25 +206,25 @@ export class Session implements Owner {
 
   /** The opening took too long: refuse and close, which ends the pending read. */
   #timeOut(ms: number): void {
-    if (this.#closed) return;
+    if (this.#conn.closed) return;
     this.#timedOut = true;
     this.#context.log(
       `Client ${this.id} timed out before completing its opening (${ms} ms)`,
       true,
     );
-    this.#send(
+    this.#conn.send(
       formatError(
         "TimeoutError",
         `Opening not completed within ${ms} ms (--opening-timeout)`,
       ),
     );
-    this.#outbox.then(() => this.#close());
+    this.#conn.sent().then(() => this.#conn.close());
   }
 
   async #readOpening(): Promise<{ rest: Uint8Array } | null> {
     const reader = new OpeningReader();
     for (;;) {
-      const chunk = await this.#read(MIN_READ);
+      const chunk = await this.#conn.read(MIN_READ);
       if (this.#timedOut) return null;
       if (chunk === null) {
         this.#context.log(`Client ${this.id} disconnected`);
@@ -289,7 +260,7 @@ export class Session implements Owner {
       const real = access.path === path ? "" : ` (real path ${logText(access.path)})`;
       this.#context.log(`Client ${this.id} access confirmed${named}${real}`);
       this.#context.log(`New client ${this.id} (total: ${file.clients})${named}`);
-      this.#send(OK);
+      this.#conn.send(OK);
       return { rest: result.rest };
     }
   }
@@ -300,17 +271,17 @@ export class Session implements Owner {
       `Client ${this.id} access denied${where}: ${logText(message)}`,
       true,
     );
-    this.#send(message);
+    this.#conn.send(message);
     return null;
   }
 
+  /** Reads records until the client ends, and says goodbye once they are written. */
   async #serve(rest: Uint8Array): Promise<void> {
     const file = this.#file!;
-    const frames = this.#version === "offlog/1" ? new FrameReader() : null;
-    const lines = frames === null ? new LineReader() : null;
+    const reader = recordReader(this.#version);
     const budget = this.#context.budget;
-    const accept = (unit: Unit | null) => {
-      if (unit === null || this.failed) return;
+    const accept = (unit: Unit) => {
+      if (this.failed) return;
       this.#received += unit.bytes;
       this.#queued += unit.bytes;
       budget?.addQueued(unit.bytes);
@@ -321,16 +292,12 @@ export class Session implements Owner {
     let size = MIN_READ;
     while (chunk !== null && !this.failed) {
       if (chunk.length > 0) {
-        if (frames !== null) {
-          for (const unit of frames.push(chunk)) accept(unit);
-          if (frames.error !== null) {
-            refusal = formatError("ValueError", frames.error);
-            break;
-          }
-        } else {
-          accept(lines!.push(chunk));
+        for (const unit of reader.push(chunk)) accept(unit);
+        if (reader.error !== null) {
+          refusal = formatError("ValueError", reader.error);
+          break;
         }
-        if (!this.#holdUnfinished(frames?.heldBytes ?? lines!.heldBytes)) {
+        if (!this.#holdUnfinished(reader.heldBytes)) {
           refusal = formatError(
             "MemoryError",
             `Unfinished record refused: the server's memory budget for unfinished ` +
@@ -341,16 +308,35 @@ export class Session implements Owner {
         if (file.backlog >= HIGH_WATER_BYTES) await file.belowHighWater();
         if (budget?.full) await budget.room();
       }
-      chunk = await this.#read(size);
+      chunk = await this.#conn.read(size);
       if (chunk !== null) size = nextReadSize(size, chunk.length, budget);
     }
     if (this.failed) return;
     if (refusal !== null) {
       // What came before is written; then the client is told and closed.
       this.#context.log(`Client ${this.id} refused: ${refusal}`, true);
-    } else if (lines !== null) {
-      const last = lines.end();
-      if (last !== null && this.#aborted) {
+    } else {
+      const last = reader.end();
+      refusal = this.#end(last, reader.heldBytes, accept); // heldBytes: now dropped
+    }
+    this.#holdUnfinished(0);
+    if (this.#written < this.#received && !this.failed) {
+      await new Promise<void>((resolve) => this.#whenWritten = resolve);
+    }
+    if (this.failed) return;
+    if (refusal !== null) this.#conn.send(refusal);
+    else if (!this.#stopping) this.#conn.send(BYE);
+  }
+
+  /**
+   * The client's stream ended: `last` (a 0.x unfinished line) is still written,
+   * `dropped` bytes (an unfinished frame) are not.
+   *
+   * @returns The refusal to send once the rest is written, or `null`.
+   */
+  #end(last: Unit | null, dropped: number, accept: (unit: Unit) => void): string | null {
+    if (last !== null) {
+      if (this.#aborted) {
         // Cut off at shutdown: end the line, so the next one does not run on from it.
         last.parts.push(NEWLINE);
         last.bytes += 1;
@@ -361,26 +347,20 @@ export class Session implements Owner {
         );
       } else this.#context.log(`Client ${this.id} disconnected`);
       accept(last);
-    } else {
-      const dropped = frames!.heldBytes;
-      if (dropped > 0) {
-        this.#context.log(
-          `Client ${this.id} disconnected with an unfinished record (${dropped} bytes dropped)`,
-        );
-        refusal = formatError(
-          "ValueError",
-          `Connection ended in the middle of a record: its ${dropped} bytes ` +
-            `(header included) were dropped`,
-        );
-      } else this.#context.log(`Client ${this.id} disconnected`);
+      return null;
     }
-    this.#holdUnfinished(0);
-    if (this.#written < this.#received && !this.failed) {
-      await new Promise<void>((resolve) => this.#whenWritten = resolve);
+    if (dropped === 0) {
+      this.#context.log(`Client ${this.id} disconnected`);
+      return null;
     }
-    if (this.failed) return;
-    if (refusal !== null) this.#send(refusal);
-    else if (!this.#stopping) this.#send(BYE);
+    this.#context.log(
+      `Client ${this.id} disconnected with an unfinished record (${dropped} bytes dropped)`,
+    );
+    return formatError(
+      "ValueError",
+      `Connection ended in the middle of a record: its ${dropped} bytes ` +
+        `(header included) were dropped`,
+    );
   }
 
   /**
@@ -399,46 +379,5 @@ export class Session implements Owner {
     if (!budget.holdUnfinished(bytes - this.#unfinished)) return false;
     this.#unfinished = bytes;
     return true;
-  }
-
-  /** Reads once into a new buffer; `null` at the end or once the session is closed. */
-  async #read(size: number): Promise<Uint8Array | null> {
-    if (this.#closed) return null;
-    const buffer = new Uint8Array(size);
-    let n: number | null;
-    try {
-      n = await this.#conn.read(buffer);
-    } catch (error) {
-      if (this.#closed || error instanceof Deno.errors.ConnectionReset) return null;
-      throw error;
-    }
-    if (n === null) return null;
-    return n < size / 4 ? buffer.slice(0, n) : buffer.subarray(0, n);
-  }
-
-  #send(text: string): void {
-    const bytes = encodeMessage(text);
-    this.#outbox = this.#outbox.then(() => this.#write(bytes));
-  }
-
-  async #write(bytes: Uint8Array): Promise<void> {
-    if (this.#closed) return;
-    try {
-      for (let offset = 0; offset < bytes.length;) {
-        offset += await this.#conn.write(bytes.subarray(offset));
-      }
-    } catch {
-      // The client is gone; what it sent is still written.
-    }
-  }
-
-  #close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // closed already
-    }
   }
 }

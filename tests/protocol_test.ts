@@ -14,6 +14,7 @@ import {
   parseMessage,
   PATH_MAX,
   pythonErrorName,
+  recordReader,
   SERVER_EXITED,
   type Unit,
   writeFrameHeader,
@@ -150,8 +151,9 @@ Deno.test("LineReader yields only whole lines, the same file however the stream 
         const reader = new LineReader();
         const out: Uint8Array[] = [];
         for (const piece of split(stream, cuts)) {
-          const unit = reader.push(piece);
-          if (unit !== null) {
+          const units = reader.push(piece);
+          assert.ok(units.length <= 1, "one unit per read at most");
+          for (const unit of units) {
             const bytes = join(unit);
             assert.equal(bytes.at(-1), 10, "a unit ends with a newline");
             out.push(bytes);
@@ -232,6 +234,28 @@ Deno.test("FrameReader ignores empty frames, counts held bytes, and stops for go
   new DataView(maxHeader.buffer).setUint32(0, MAX_RECORD_BYTES);
   assert.deepEqual(exact.push(maxHeader), []);
   assert.equal(exact.error, null, "a frame of exactly MAX_RECORD_BYTES is fine");
+});
+
+Deno.test("recordReader() reads frames for offlog/1 and lines for 0.x; after end(), heldBytes is what was dropped", () => {
+  const frames = recordReader("offlog/1");
+  assert.ok(frames instanceof FrameReader);
+  assert.equal(frames.push(frame(encoder.encode("whole"))).length, 1);
+  assert.deepEqual(frames.push(frame(encoder.encode("cut")).subarray(0, 5)), []);
+  assert.equal(frames.end(), null, "an unfinished frame is not written");
+  assert.equal(frames.heldBytes, 5, "its header and first byte are dropped");
+
+  const lines = recordReader("0.x");
+  assert.ok(lines instanceof LineReader);
+  assert.equal(lines.error, null);
+  assert.deepEqual(
+    lines.push(encoder.encode("a\nb")).map((u) => decoder.decode(join(u))),
+    [
+      "a\n",
+    ],
+  );
+  const last = lines.end();
+  assert.equal(last === null ? null : decoder.decode(join(last)), "b");
+  assert.equal(lines.heldBytes, 0, "the unfinished line is handed out, not dropped");
 });
 
 Deno.test("OpeningReader yields the same path, version and data however the stream is split into reads", () => {
@@ -413,12 +437,12 @@ Deno.test("encodeMessage() and formatError() write the 0.x form: UTF-8 text, one
 Deno.test("LineReader lets a line longer than MAX_RECORD_BYTES through rather than hold it forever", () => {
   const reader = new LineReader();
   const piece = new Uint8Array(MAX_RECORD_BYTES / 2).fill(0x78);
-  assert.equal(reader.push(piece), null);
-  assert.equal(reader.push(piece), null, "exactly the maximum is still held");
+  assert.deepEqual(reader.push(piece), []);
+  assert.deepEqual(reader.push(piece), [], "exactly the maximum is still held");
   assert.equal(reader.heldBytes, MAX_RECORD_BYTES);
-  const unit = reader.push(new Uint8Array([0x78]));
-  assert.ok(unit !== null);
-  assert.equal(unit.bytes, MAX_RECORD_BYTES + 1);
+  const units = reader.push(new Uint8Array([0x78]));
+  assert.equal(units.length, 1);
+  assert.equal(units[0]!.bytes, MAX_RECORD_BYTES + 1);
   assert.equal(reader.heldBytes, 0);
   assert.equal(reader.end(), null);
 });

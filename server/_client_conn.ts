@@ -1,0 +1,149 @@
+/**
+ * {@linkcode ClientConn}: a client's socket as its session uses it. Reads are sized to
+ * the traffic; messages go out in order through one outbox, a promise chain with one
+ * write in flight, in which the ACKs queued behind a write merge into one.
+ *
+ * @module
+ */
+
+import { ACK_PREFIX, encodeMessage } from "../protocol/mod.ts";
+import type { Budget } from "./budget.ts";
+
+/** Read buffer sizes: small for idle clients, grown for busy ones. */
+export const MIN_READ = 4 * 1024;
+const MAX_READ = 1024 * 1024;
+
+/**
+ * Sizes the next read to the traffic: a full read doubles it, a partial one (the
+ * socket was drained) shrinks it to fit, so an idle client's pending read is small.
+ *
+ * @param size The size of the last read.
+ * @param got The bytes it returned.
+ * @param budget The server's memory bound: near it, reads stay small.
+ * @returns The size of the next read.
+ */
+export function nextReadSize(size: number, got: number, budget?: Budget): number {
+  // Near the budget, reads stay small: every busy client's read buffer is memory too.
+  if (budget !== undefined && budget.queued + budget.unfinished > budget.limit / 2) {
+    return MIN_READ;
+  }
+  if (got === size) return Math.min(size * 2, MAX_READ);
+  let next = MIN_READ;
+  while (next < got * 2 && next < MAX_READ) next *= 2;
+  return next;
+}
+
+/**
+ * One accepted connection: reads, an outbox of messages, and a close that ends a
+ * pending read. A client that is gone is not an error here: its session still writes
+ * what it sent.
+ *
+ * @example
+ * ```ts ignore
+ * import { ClientConn, MIN_READ } from "./_client_conn.ts";
+ * const listener = Deno.listen({ transport: "unix", path: "/tmp/example.sock" });
+ * const conn = new ClientConn(await listener.accept());
+ * const chunk = await conn.read(MIN_READ);
+ * conn.send("OK");
+ * await conn.sent();
+ * conn.close();
+ * ```
+ */
+export class ClientConn {
+  #conn: Deno.UnixConn;
+  #outbox: Promise<void> = Promise.resolve();
+  #ackQueued = false;
+  #closed = false;
+
+  /**
+   * Wraps `conn`; {@linkcode ClientConn.close} closes it.
+   *
+   * @param conn The accepted connection.
+   */
+  constructor(conn: Deno.UnixConn) {
+    this.#conn = conn;
+  }
+
+  /** Whether {@linkcode ClientConn.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Reads once into a new buffer.
+   *
+   * @param size The buffer's size.
+   * @returns The bytes, or `null` at the end, on a reset, or once closed.
+   */
+  async read(size: number): Promise<Uint8Array | null> {
+    if (this.#closed) return null;
+    const buffer = new Uint8Array(size);
+    let n: number | null;
+    try {
+      n = await this.#conn.read(buffer);
+    } catch (error) {
+      if (this.#closed || error instanceof Deno.errors.ConnectionReset) return null;
+      throw error;
+    }
+    if (n === null) return null;
+    // A small read is copied out, so an idle client does not keep a large buffer.
+    return n < size / 4 ? buffer.slice(0, n) : buffer.subarray(0, n);
+  }
+
+  /**
+   * Queues a message (the NUL is added) behind those already queued.
+   *
+   * @param text The message, e.g. `OK` or `ValueError: …`.
+   */
+  send(text: string): void {
+    const bytes = encodeMessage(text);
+    this.#outbox = this.#outbox.then(() => this.#write(bytes));
+  }
+
+  /**
+   * Queues an `ACK` unless one is queued already: the count is read when it is sent,
+   * so the ACKs asked for while a message is being written go out as one.
+   *
+   * @param written Gives the bytes written so far.
+   */
+  ack(written: () => number): void {
+    if (this.#ackQueued) return;
+    this.#ackQueued = true;
+    this.#outbox = this.#outbox.then(() => {
+      this.#ackQueued = false;
+      return this.#write(encodeMessage(ACK_PREFIX + written()));
+    });
+  }
+
+  /**
+   * Waits for the messages queued so far.
+   *
+   * @returns A promise that resolves once they are sent (or the client is gone); it
+   * never rejects.
+   */
+  sent(): Promise<void> {
+    return this.#outbox;
+  }
+
+  /** Closes the connection, which ends a pending read; safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // closed already
+    }
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    if (this.#closed) return;
+    try {
+      for (let offset = 0; offset < bytes.length;) {
+        offset += await this.#conn.write(bytes.subarray(offset));
+      }
+    } catch {
+      // The client is gone; what it sent is still written.
+    }
+  }
+}
