@@ -22,7 +22,7 @@ export {
   ProxyFile,
   type ProxyFileOptions,
 } from "./client/proxy_file.ts";
-export { LocalFile } from "./client/local_file.ts";
+export { LocalFile, type LocalFileOptions } from "./client/local_file.ts";
 export { Logger, type LoggerOptions, type LogRecord } from "./client/logger.ts";
 export { CRITICAL, DEBUG, ERROR, INFO, levelName, WARNING } from "./client/levels.ts";
 export {
@@ -43,3 +43,4 @@ export {
   setExitHandling,
 } from "./client/exit_safety.ts";
 export type { LoggerFile } from "./client/logger.ts";
+export type { RecordFile } from "./client/record_file.ts";

@@ -1,5 +1,6 @@
-// What a ProxyFile has written, sent and had acknowledged, across reconnections, and
-// the flush() calls waiting on it.
+// What a writer has written, taken, handed over and had acknowledged, across
+// reconnections, and the flush() calls waiting on it. Callers say what happened;
+// Delivery updates its own counters and settles its own waiters.
 
 interface Waiter {
   /** Records written before the flush() call. */
@@ -10,7 +11,7 @@ interface Waiter {
   reject: (error: Error) => void;
 }
 
-/** What the counters need from their ProxyFile. */
+/** What the counters need from their writer. */
 export interface DeliveryHooks {
   /** Keep the process alive while a flush() waits. */
   hold(): void;
@@ -20,20 +21,23 @@ export interface DeliveryHooks {
   timedOut(): Error;
 }
 
-/** Counts records and payload bytes on their way to the file, and resolves flush()es. */
+/**
+ * Counts records and payload bytes on their way to the file, and resolves each
+ * flush() once everything written before it is done: acknowledged by the server when
+ * it acknowledges, else handed over (to the socket or the file).
+ */
 export class Delivery {
   /** Records written. */
-  written = 0;
+  #written = 0;
   /** Records taken for sending, or dropped. */
-  done = 0;
+  #done = 0;
   /** Payload bytes taken for sending. */
-  sent = 0;
-  /** Payload bytes in the socket. */
-  handed = 0;
+  #sent = 0;
+  /** Payload bytes handed over (in the socket, or in the file). */
+  #handed = 0;
   /** Payload bytes the server acknowledged. */
-  acked = 0;
-  /** Whether the server acknowledges (offlog/1); a 0.x server does not. */
-  acknowledged = true;
+  #acked = 0;
+  #acknowledged = true;
   #waiters: Waiter[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timeout: number;
@@ -44,19 +48,79 @@ export class Delivery {
     this.#hooks = hooks;
   }
 
+  /** Payload bytes taken for sending so far. */
+  get sent(): number {
+    return this.#sent;
+  }
+
+  /** Payload bytes acknowledged so far. */
+  get acked(): number {
+    return this.#acked;
+  }
+
   /** Whether a flush() is waiting. */
   get waiting(): boolean {
     return this.#waiters.length > 0;
   }
 
   /**
-   * Resolves once every record written so far is written by the server (or, without
-   * acknowledgements, in the socket); rejects after `timeout` ms without progress.
+   * Sets whether "done" means acknowledged (offlog/1) or handed over (0.x, a local
+   * file).
+   */
+  useAcknowledgements(on: boolean): void {
+    this.#acknowledged = on;
+    this.#progress();
+  }
+
+  /** A record was written (queued). */
+  recordWritten(): void {
+    this.#written++;
+  }
+
+  /** Records were dropped from the queue: they will never be sent. */
+  recordDropped(records: number): void {
+    this.#done += records;
+    this.#progress();
+  }
+
+  /**
+   * A batch was taken from the queue for sending.
+   *
+   * @returns The payload position at its end, which its acknowledgement reaches.
+   */
+  recordTaken(records: number, bytes: number): number {
+    this.#done += records;
+    this.#sent += bytes;
+    return this.#sent;
+  }
+
+  /** Everything up to payload position `end` is handed over. */
+  recordHanded(end: number): void {
+    if (end > this.#handed) this.#handed = end;
+    this.#progress();
+  }
+
+  /**
+   * The server acknowledged payload up to position `total`.
+   *
+   * @returns Whether that is news.
+   */
+  recordAcked(total: number): boolean {
+    if (total <= this.#acked) return false;
+    this.#acked = total;
+    this.#progress();
+    return true;
+  }
+
+  /**
+   * Waits until everything written so far is done.
+   *
+   * @returns A promise that resolves then, or rejects on failure or timeout.
    */
   wait(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { seq: this.written, target: -1, resolve, reject };
-      if (this.done >= waiter.seq) waiter.target = this.sent;
+      const waiter: Waiter = { seq: this.#written, target: -1, resolve, reject };
+      if (this.#done >= waiter.seq) waiter.target = this.#sent;
       if (!this.#settle(waiter)) {
         this.#waiters.push(waiter);
         this.#watch();
@@ -64,20 +128,7 @@ export class Delivery {
     });
   }
 
-  /** Call after the counters moved: resolves the waiters whose data got through. */
-  progress(): void {
-    if (this.#waiters.length === 0) return;
-    const still: Waiter[] = [];
-    for (const waiter of this.#waiters) {
-      if (waiter.target < 0 && this.done >= waiter.seq) waiter.target = this.sent;
-      if (!this.#settle(waiter)) still.push(waiter);
-    }
-    this.#waiters = still;
-    if (still.length === 0) this.stop();
-    else this.#watch();
-  }
-
-  /** Rejects every waiter. */
+  /** Rejects every waiting flush() with `error`. */
   fail(error: Error): void {
     for (const waiter of this.#waiters) waiter.reject(error);
     this.#waiters = [];
@@ -92,14 +143,25 @@ export class Delivery {
     this.#hooks.release();
   }
 
+  #progress(): void {
+    if (this.#waiters.length === 0) return;
+    const still: Waiter[] = [];
+    for (const waiter of this.#waiters) {
+      if (waiter.target < 0 && this.#done >= waiter.seq) waiter.target = this.#sent;
+      if (!this.#settle(waiter)) still.push(waiter);
+    }
+    this.#waiters = still;
+    if (still.length === 0) this.stop();
+    else this.#watch();
+  }
+
   #settle(waiter: Waiter): boolean {
     if (waiter.target < 0) return false;
-    if ((this.acknowledged ? this.acked : this.handed) < waiter.target) return false;
+    if ((this.#acknowledged ? this.#acked : this.#handed) < waiter.target) return false;
     waiter.resolve();
     return true;
   }
 
-  /** Keeps the process alive and (re)arms the no-progress timeout while waiting. */
   #watch(): void {
     if (this.#timer === undefined) this.#hooks.hold();
     clearTimeout(this.#timer);

@@ -5,11 +5,40 @@
  * @module
  */
 
-import { PendingBytes } from "./pending_bytes.ts";
+import { type OutBatch, type Outlet, type OverflowPolicy, Pump } from "./_pump.ts";
 import { register, unregister } from "./_registry.ts";
 
 /** Units per file write: large writes, few syscalls. */
 const BATCH_UNITS = 256 * 1024;
+
+/**
+ * Options of {@linkcode LocalFile.open}.
+ *
+ * @example
+ * ```ts
+ * import type { LocalFileOptions } from "./local_file.ts";
+ * const options: LocalFileOptions = { maxPendingBytes: 1 << 20, overflow: "drop-oldest" };
+ * ```
+ */
+export interface LocalFileOptions {
+  /**
+   * Most bytes (UTF-16 units for strings) the queue may hold.
+   * @default {Infinity}
+   */
+  maxPendingBytes?: number;
+  /**
+   * What to do when a write would pass `maxPendingBytes`, as for `ProxyFile`.
+   * @default {"drop-newest"}
+   */
+  overflow?: OverflowPolicy;
+  /** Called for each record the queue bound drops, with its size. */
+  onDrop?: (records: number, size: number) => void;
+  /**
+   * Milliseconds a `flush()` may wait without the disk taking anything.
+   * @default {30000}
+   */
+  timeout?: number;
+}
 
 /**
  * A file opened for appending by this process, with the same non-blocking `write()`
@@ -31,24 +60,35 @@ export class LocalFile implements AsyncDisposable {
   /** The path the file was opened at. */
   readonly path: string;
   #file: Deno.FsFile;
-  #queue = new PendingBytes();
-  #pumping = false;
-  #pumpDone: Promise<void> = Promise.resolve();
-  #error: Error | null = null;
-  /** The batch being written: taken from the queue, not yet in the file. */
-  #inFlight = { records: 0, size: 0 };
+  #pump: Pump;
   #closing: Promise<void> | null = null;
 
-  private constructor(path: string, file: Deno.FsFile) {
+  private constructor(path: string, file: Deno.FsFile, options: LocalFileOptions) {
     this.path = path;
     this.#file = file;
-    register(this);
+    const timeout = options.timeout ?? 30_000;
+    this.#pump = new Pump({
+      path,
+      timeout,
+      batchUnits: BATCH_UNITS,
+      maxPendingBytes: options.maxPendingBytes ?? Number.POSITIVE_INFINITY,
+      overflow: options.overflow ?? "drop-newest",
+      onDrop: options.onDrop,
+      timedOut: (pending) =>
+        new Deno.errors.TimedOut(
+          `Timed out after ${timeout} ms waiting for the disk to take "${path}": ` +
+            `${pending} bytes not written`,
+        ),
+    }, this.#outlet());
+    // A local file's "done" is "in the file": there are no acknowledgements.
+    this.#pump.delivery.useAcknowledgements(false);
   }
 
   /**
    * Opens `path` for appending, creating it if needed.
    *
    * @param path The file.
+   * @param options Queue bound and flush timeout.
    * @returns The open file.
    * @throws What `Deno.open` throws, e.g. `Deno.errors.NotFound`.
    *
@@ -61,8 +101,12 @@ export class LocalFile implements AsyncDisposable {
    * await Deno.remove(path);
    * ```
    */
-  static async open(path: string): Promise<LocalFile> {
-    return new LocalFile(path, await Deno.open(path, { append: true, create: true }));
+  static async open(path: string, options: LocalFileOptions = {}): Promise<LocalFile> {
+    const handle = await Deno.open(path, { append: true, create: true });
+    const file = new LocalFile(path, handle, options);
+    // Exit handling starts with the first open file, never in a constructor.
+    register(file);
+    return file;
   }
 
   /**
@@ -81,23 +125,15 @@ export class LocalFile implements AsyncDisposable {
    * ```
    */
   write(data: string | Uint8Array): void {
-    if (this.#error !== null) throw this.#error;
-    if (this.#closing !== null) {
-      throw new Deno.errors.BadResource(
-        `Cannot write to "${this.path}": the file is closed`,
-      );
-    }
-    this.#queue.push(data);
-    if (!this.#pumping) {
-      this.#pumping = true;
-      this.#pumpDone = this.#pump();
-    }
+    this.#pump.write(data);
   }
 
   /**
-   * Waits until everything written so far is in the file.
+   * Waits until everything written before the call is in the file (not for what is
+   * written after it: a program that writes faster than the disk takes still gets its
+   * flush() resolved).
    *
-   * @returns A promise that resolves once the queue is written.
+   * @returns A promise that resolves once those records are written.
    * @throws The error of an append that failed.
    *
    * @example
@@ -109,9 +145,8 @@ export class LocalFile implements AsyncDisposable {
    * await file.flush();
    * ```
    */
-  async flush(): Promise<void> {
-    while (this.#pumping) await this.#pumpDone;
-    if (this.#error !== null) throw this.#error;
+  flush(): Promise<void> {
+    return this.#pump.flush();
   }
 
   /**
@@ -150,39 +185,53 @@ export class LocalFile implements AsyncDisposable {
 
   /** Records written but not yet in the file. */
   get pendingRecords(): number {
-    return this.#queue.records + this.#inFlight.records;
+    return this.#pump.pendingRecords;
   }
 
   /** Size of what is not yet in the file: bytes, or UTF-16 units for strings. */
   get pendingSize(): number {
-    return this.#queue.size + this.#inFlight.size;
+    return this.#pump.pendingSize;
   }
 
-  async #pump(): Promise<void> {
-    await null; // let the rest of this turn's writes join the first batch
-    try {
-      while (this.#queue.records > 0) {
-        const size = this.#queue.size;
-        const { bytes, records } = this.#queue.take(BATCH_UNITS, 0);
-        this.#inFlight = { records, size: size - this.#queue.size };
-        for (let offset = 0; offset < bytes.length;) {
-          offset += await this.#file.write(bytes.subarray(offset));
+  /** Records dropped by the queue bound. */
+  get droppedRecords(): number {
+    return this.#pump.droppedRecords;
+  }
+
+  /** Their size. */
+  get droppedSize(): number {
+    return this.#pump.droppedSize;
+  }
+
+  /** Batches go straight into the file. */
+  #outlet(): Outlet {
+    const noop = () => {};
+    return {
+      begin: noop,
+      headerBytes: () => 0,
+      resend: () => null,
+      taken: noop,
+      send: async (batch: OutBatch) => {
+        for (let offset = 0; offset < batch.bytes.length;) {
+          offset += await this.#file.write(batch.bytes.subarray(offset));
         }
-        this.#inFlight = { records: 0, size: 0 };
-      }
-    } catch (error) {
-      this.#error = error as Error;
-    } finally {
-      this.#pumping = false;
-    }
+      },
+      keepsFailed: () => false,
+      sendFailed: (cause: unknown) => {
+        this.#pump.fail(cause instanceof Error ? cause : new Error(String(cause)));
+        return Promise.resolve();
+      },
+      stopped: () => Promise.resolve(),
+      hold: noop,
+      release: noop,
+    };
   }
 
   async #close(): Promise<void> {
     unregister(this);
-    try {
-      await this.flush();
-    } finally {
+    await this.#pump.close(() => Promise.resolve(), () => {
       this.#file.close();
-    }
+      return Promise.resolve();
+    });
   }
 }

@@ -6,150 +6,21 @@
  */
 
 import { format } from "node:util";
-import { DEFAULT_SOCKET_PATH, DEFAULT_TIMEOUT_MS } from "../protocol/mod.ts";
 import { CRITICAL, DEBUG, ERROR, INFO, levelName, WARNING } from "./levels.ts";
 import { LocalFile } from "./local_file.ts";
-import { type OverflowPolicy, ProxyFile } from "./proxy_file.ts";
+import { ProxyFile } from "./proxy_file.ts";
+import type { LoggerFile, LoggerOptions, LogRecord } from "./logger_options.ts";
+import {
+  checkLevels,
+  localOptions,
+  placeholders,
+  type Sink,
+  syncSink,
+} from "./_logger_util.ts";
+
+export type { LoggerFile, LoggerOptions, LogRecord } from "./logger_options.ts";
 import { timestamp } from "./_timestamp.ts";
 import { describeError } from "./_error_text.ts";
-
-/**
- * Options of {@linkcode Logger.open}. A level of `null` turns that output off.
- *
- * @example
- * ```ts
- * import type { LoggerOptions } from "./logger.ts";
- * const options: LoggerOptions = { stdoutLevel: null, localFile: true };
- * ```
- */
-export interface LoggerOptions {
-  /**
-   * Records at this level and up go to the file.
-   * @default {10}
-   */
-  fileLevel?: number | null;
-  /**
-   * Records at this level and up, below `stderrLevel`, go to stdout.
-   * @default {20}
-   */
-  stdoutLevel?: number | null;
-  /**
-   * Records at this level and up go to stderr.
-   * @default {30}
-   */
-  stderrLevel?: number | null;
-  /**
-   * Append to the file directly instead of through an offlog server.
-   * @default {false}
-   */
-  localFile?: boolean;
-  /**
-   * The offlog server's socket.
-   * @default {"/tmp/offlog.sock"}
-   */
-  socketPath?: string;
-  /**
-   * Milliseconds to wait for the server when opening and closing.
-   * @default {5000}
-   */
-  timeout?: number;
-  /**
-   * Bound of the file's queue; see `ProxyFileOptions.maxPendingBytes`. When
-   * records were dropped, the logger writes a WARNING record saying how many, once the
-   * queue has drained.
-   * @default {Infinity}
-   */
-  maxPendingBytes?: number;
-  /**
-   * What a full queue does; see `ProxyFileOptions.overflow`.
-   * @default {"drop-newest"}
-   */
-  overflow?: OverflowPolicy;
-  /**
-   * Reconnect to a restarted server and resend; see `ProxyFileOptions.reconnect`.
-   * @default {false}
-   */
-  reconnect?: boolean;
-  /**
-   * The clock, in epoch milliseconds; tests pass a fixed one.
-   * @default {Date.now}
-   */
-  clock?: () => number;
-}
-
-/**
- * One record, as {@linkcode Logger.format} receives it.
- *
- * @example
- * ```ts
- * import type { LogRecord } from "./logger.ts";
- * const record: LogRecord = {
- *   name: "app", level: 20, levelName: "INFO", message: "hi", time: 0, error: undefined,
- * };
- * ```
- */
-export interface LogRecord {
-  /** The logger's name, or `null`. */
-  name: string | null;
-  /** The level number. */
-  level: number;
-  /** The level's name, e.g. `"INFO"`. */
-  levelName: string;
-  /** The message, its arguments formatted in. */
-  message: string;
-  /** When it was logged, in epoch milliseconds. */
-  time: number;
-  /** The error logged with it, if any. */
-  error: unknown;
-}
-
-/**
- * Where a {@linkcode Logger} appends its file records: a `ProxyFile`, a `LocalFile`,
- * or, in a subclass, anything with these three methods.
- *
- * @example
- * ```ts
- * import type { LoggerFile } from "./logger.ts";
- * const lines: string[] = [];
- * const memory: LoggerFile = {
- *   write: (text) => void lines.push(text),
- *   flush: () => Promise.resolve(),
- *   close: () => Promise.resolve(),
- * };
- * ```
- */
-export interface LoggerFile {
-  /** Queues a record's text; must not wait. */
-  write(text: string): void;
-  /** Resolves once everything written is in the file. */
-  flush(): Promise<void>;
-  /** Writes what is queued and closes; safe to call twice. */
-  close(): Promise<void>;
-  /** Records dropped because the queue was full, if the file bounds its queue. */
-  readonly droppedRecords?: number;
-  /** Their size. */
-  readonly droppedSize?: number;
-  /** Records not yet sent. */
-  readonly pendingRecords?: number;
-}
-
-/** Where a logger's text goes. */
-interface Sink {
-  write(text: string): void;
-}
-
-const encoder = new TextEncoder();
-
-function syncSink(stream: { writeSync(p: Uint8Array): number }): Sink {
-  return {
-    write(text: string): void {
-      const bytes = encoder.encode(text);
-      for (let offset = 0; offset < bytes.length;) {
-        offset += stream.writeSync(bytes.subarray(offset));
-      }
-    },
-  };
-}
 
 /**
  * A levelled logger. Records at `fileLevel` and up go to the file; `stdoutLevel` up
@@ -181,8 +52,8 @@ export class Logger implements AsyncDisposable {
   /** The logger's name, or `null`. */
   readonly name: string | null;
   #file: LoggerFile | null;
-  #reportedDrops: number | undefined;
-  #reportedSize = 0;
+  /** Records the queue bound dropped and no WARNING has reported yet. */
+  #drops = { records: 0, size: 0 };
   #fileLevel: number;
   #stdoutLevel: number;
   #stderrLevel: number;
@@ -209,7 +80,6 @@ export class Logger implements AsyncDisposable {
     checkLevels(options);
     this.name = name;
     this.#file = file;
-    this.#reportedDrops = file?.droppedRecords;
     const off = Number.POSITIVE_INFINITY;
     this.#fileLevel = file === null
       ? off
@@ -251,21 +121,27 @@ export class Logger implements AsyncDisposable {
   ): Promise<Logger> {
     checkLevels(options);
     let file: LoggerFile | null = null;
+    // Set once the logger exists; drops before that cannot happen (nothing written).
+    let logger: Logger | null = null;
+    const onDrop = (records: number, size: number) => {
+      if (logger !== null) logger.#dropped(records, size);
+      options.onDrop?.(records, size);
+    };
     if (filepath !== null && options.fileLevel !== null) {
-      file = options.localFile ? await LocalFile.open(filepath) : await ProxyFile.open(
-        filepath,
-        {
-          socketPath: options.socketPath ?? DEFAULT_SOCKET_PATH,
-          timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
-          reconnect: options.reconnect ?? false,
-          overflow: options.overflow ?? "drop-newest",
-          ...(options.maxPendingBytes === undefined
-            ? {}
-            : { maxPendingBytes: options.maxPendingBytes }),
-        },
-      );
+      const {
+        fileLevel: _f,
+        stdoutLevel: _o,
+        stderrLevel: _e,
+        localFile,
+        clock: _c,
+        ...rest
+      } = options;
+      file = localFile
+        ? await LocalFile.open(filepath, { ...localOptions(rest), onDrop })
+        : await ProxyFile.open(filepath, { ...rest, onDrop });
     }
-    return new this(name, file, options);
+    logger = new this(name, file, options);
+    return logger;
   }
 
   /**
@@ -283,12 +159,11 @@ export class Logger implements AsyncDisposable {
    * ```
    */
   log(level: number, msg: string, ...args: unknown[]): void {
-    if (!(level >= this.#minimum)) {
-      if (typeof level !== "number") {
-        throw new TypeError(`Cannot log: level must be a number, not ${typeof level}`);
-      }
-      return;
+    // Checked first: a string such as "50" compares as a number and would pass.
+    if (typeof level !== "number") {
+      throw new TypeError(`Cannot log: level must be a number, not ${typeof level}`);
     }
+    if (!(level >= this.#minimum)) return;
     let error: unknown = undefined;
     const last = args[args.length - 1];
     if (last instanceof Error && placeholders(String(msg)) < args.length) {
@@ -493,19 +368,22 @@ export class Logger implements AsyncDisposable {
     else if (level >= this.#stdoutLevel) this.#stdout.write(text);
     if (level >= this.#fileLevel) {
       const file = this.#file!;
-      if (file.droppedRecords !== this.#reportedDrops && file.pendingRecords === 0) {
-        this.#reportDrops(file);
-      }
+      // Reported once the queue has drained, so the WARNING follows what survived.
+      if (this.#drops.records > 0 && file.pendingRecords === 0) this.#reportDrops(file);
       file.write(text);
     }
   }
 
+  /** The file's queue bound dropped records (its `onDrop`). */
+  #dropped(records: number, size: number): void {
+    this.#drops.records += records;
+    this.#drops.size += size;
+  }
+
   /** Writes a WARNING record saying how many records the full queue dropped. */
   #reportDrops(file: LoggerFile): void {
-    const records = (file.droppedRecords ?? 0) - (this.#reportedDrops ?? 0);
-    const size = (file.droppedSize ?? 0) - this.#reportedSize;
-    this.#reportedDrops = file.droppedRecords;
-    this.#reportedSize = file.droppedSize ?? 0;
+    const { records, size } = this.#drops;
+    this.#drops = { records: 0, size: 0 };
     file.write(this.format({
       name: this.name,
       level: WARNING,
@@ -515,29 +393,4 @@ export class Logger implements AsyncDisposable {
       error: undefined,
     }));
   }
-}
-
-/** Throws a `TypeError` for a level option that is neither a number nor `null`. */
-function checkLevels(options: LoggerOptions): void {
-  for (const key of ["fileLevel", "stdoutLevel", "stderrLevel"] as const) {
-    const level = options[key];
-    if (level !== undefined && level !== null && typeof level !== "number") {
-      throw new TypeError(
-        `Cannot open a logger: ${key} must be a number or null, not ${typeof level}`,
-      );
-    }
-  }
-}
-
-/** Counts the placeholders of `msg` that take an argument. */
-function placeholders(msg: string): number {
-  let count = 0;
-  for (
-    let i = msg.indexOf("%");
-    i !== -1 && i < msg.length - 1;
-    i = msg.indexOf("%", i + 2)
-  ) {
-    if ("sdifjoOc".includes(msg[i + 1]!)) count++;
-  }
-  return count;
 }

@@ -15,6 +15,7 @@ import {
 } from "@logtape/logtape";
 import { LocalFile } from "./local_file.ts";
 import { ProxyFile, type ProxyFileOptions } from "./proxy_file.ts";
+import type { RecordFile } from "./record_file.ts";
 
 /**
  * A LogTape sink writing to an offlog file. LogTape's `drain()` flushes it; LogTape's
@@ -82,7 +83,8 @@ export interface OpenOfflogSinkOptions extends ProxyFileOptions {
 /**
  * Makes a LogTape sink that appends each record, formatted, to `file`.
  *
- * @param file An open {@linkcode ProxyFile} (or {@linkcode LocalFile}).
+ * @param file An open {@linkcode ProxyFile}, {@linkcode LocalFile}, or any
+ * {@linkcode RecordFile}.
  * @param options The formatter, and whether disposing of the sink closes the file.
  * @returns The sink.
  *
@@ -100,12 +102,16 @@ export interface OpenOfflogSinkOptions extends ProxyFileOptions {
  * ```
  */
 export function getOfflogSink(
-  file: ProxyFile | LocalFile,
+  file: RecordFile,
   options: OfflogSinkOptions = {},
 ): OfflogSink {
-  if (!(file instanceof ProxyFile || file instanceof LocalFile)) {
+  if (
+    typeof file?.write !== "function" || typeof file.flush !== "function" ||
+    typeof file.close !== "function"
+  ) {
     throw new TypeError(
-      "Cannot make an offlog sink: file must be a ProxyFile or LocalFile",
+      "Cannot make an offlog sink: file must be a RecordFile (a ProxyFile, a " +
+        "LocalFile, or an object with write, flush and close)",
     );
   }
   const formatter = options.formatter ?? defaultTextFormatter;
@@ -145,7 +151,12 @@ export async function openOfflogSink(
 ): Promise<OfflogSink> {
   const { formatter, localFile, ...fileOptions } = options;
   const file = localFile
-    ? await LocalFile.open(path)
+    ? await LocalFile.open(path, {
+      ...(fileOptions.maxPendingBytes === undefined
+        ? {}
+        : { maxPendingBytes: fileOptions.maxPendingBytes }),
+      ...(fileOptions.overflow === undefined ? {} : { overflow: fileOptions.overflow }),
+    })
     : await ProxyFile.open(path, fileOptions);
   return getOfflogSink(file, formatter === undefined ? {} : { formatter });
 }

@@ -8,36 +8,15 @@
 import {
   DEFAULT_SOCKET_PATH,
   DEFAULT_TIMEOUT_MS,
-  FRAME_HEADER_BYTES,
   MAX_RECORD_BYTES,
   type ProtocolVersion,
-  SERVER_EXITED,
-  type ServerMessage,
-  writeFrameHeader,
 } from "../protocol/mod.ts";
 import { handshake } from "./_handshake.ts";
-import { Delivery } from "./_delivery.ts";
-import { Link } from "./_link.ts";
-import {
-  OfflogConnectionError,
-  OfflogProtocolError,
-  QueueFullError,
-  serverError,
-} from "./errors.ts";
-import { PendingBytes } from "./pending_bytes.ts";
+import { Connection } from "./_connection.ts";
+import { type OverflowPolicy, Pump } from "./_pump.ts";
 import { register, unregister } from "./_registry.ts";
 
-/**
- * What `write()` does when the queue would pass `maxPendingBytes`: throw a
- * {@linkcode QueueFullError}, drop the new record, or drop the oldest queued records.
- *
- * @example
- * ```ts
- * import type { OverflowPolicy } from "./proxy_file.ts";
- * const policy: OverflowPolicy = "drop-oldest";
- * ```
- */
-export type OverflowPolicy = "error" | "drop-newest" | "drop-oldest";
+export type { OverflowPolicy } from "./_pump.ts";
 
 /**
  * Options of {@linkcode ProxyFile.open}.
@@ -80,23 +59,15 @@ export interface ProxyFileOptions {
   reconnect?: boolean;
   /** Called when the server says the file was moved or deleted and reopened. */
   onRotated?: () => void;
+  /**
+   * Called for each record the queue bound drops (`overflow` "drop-newest" or
+   * "drop-oldest"), with its size.
+   */
+  onDrop?: (records: number, size: number) => void;
 }
 
 /** UTF-16 units (or bytes) per frame the pump sends: large writes, few syscalls. */
 const BATCH_UNITS = 1024 * 1024;
-/** Strings shorter than this cannot exceed the maximum record size. */
-const SAFE_UNITS = Math.floor(MAX_RECORD_BYTES / 3);
-/** Reconnect backoff, ms. */
-const FIRST_RETRY = 50;
-const LAST_RETRY = 5000;
-/** The error a server sends when the file's path is gone and cannot be created. */
-const LOST_PATH = "FileNotFoundError";
-
-interface Sent {
-  end: number;
-  payload: Uint8Array;
-  records: number;
-}
 
 /**
  * A file opened for appending by an offlog server on this client's behalf.
@@ -124,28 +95,9 @@ export class ProxyFile implements AsyncDisposable {
   /** The server's socket. */
   readonly socketPath: string;
 
-  #timeout: number;
-  #maxPending: number;
-  #overflow: OverflowPolicy;
-  #reconnect: boolean;
-  #onRotated: (() => void) | undefined;
-  #version: ProtocolVersion;
-  #link: Link | null;
-  #queue = new PendingBytes();
-  #pumping = false;
-  #pumpDone: Promise<void> = Promise.resolve();
-  #error: Error | null = null;
-  #errorThrown = false;
+  #pump: Pump;
+  #connection: Connection;
   #closing: Promise<void> | null = null;
-  #closed = false;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #retryDelay = FIRST_RETRY;
-  #delivery: Delivery;
-  #unacked: Sent[] = [];
-  #resend: Sent[] = [];
-  #inFlight = { records: 0, size: 0 };
-  #droppedRecords = 0;
-  #droppedSize = 0;
 
   private constructor(
     path: string,
@@ -156,24 +108,28 @@ export class ProxyFile implements AsyncDisposable {
   ) {
     this.path = path;
     this.socketPath = socketPath;
-    this.#timeout = timeout;
-    this.#maxPending = options.maxPendingBytes ?? Number.POSITIVE_INFINITY;
-    this.#overflow = options.overflow ?? "drop-newest";
-    this.#reconnect = options.reconnect ?? false;
-    this.#onRotated = options.onRotated;
-    this.#version = opened.version;
-    this.#delivery = new Delivery(timeout, {
-      hold: () => this.#link?.hold(),
-      release: () => this.#link?.release(),
-      timedOut: () =>
-        new Deno.errors.TimedOut(
-          `Timed out after ${this.#timeout} ms waiting for the offlog server at ` +
-            `"${this.socketPath}" to write "${this.path}": ${this.pendingSize} bytes not sent`,
-        ),
+    this.#connection = new Connection(opened, {
+      socketPath,
+      path,
+      timeout,
+      reconnect: options.reconnect ?? false,
+      onRotated: options.onRotated,
     });
-    this.#delivery.acknowledged = opened.version === "offlog/1";
-    this.#link = new Link(opened, 0, this.#events);
-    register(this);
+    this.#pump = new Pump({
+      path,
+      timeout,
+      batchUnits: BATCH_UNITS,
+      maxPendingBytes: options.maxPendingBytes ?? Number.POSITIVE_INFINITY,
+      overflow: options.overflow ?? "drop-newest",
+      onDrop: options.onDrop,
+      maxRecordBytes: MAX_RECORD_BYTES,
+      timedOut: (pending) =>
+        new Deno.errors.TimedOut(
+          `Timed out after ${timeout} ms waiting for the offlog server at ` +
+            `"${socketPath}" to write "${path}": ${pending} bytes not sent`,
+        ),
+    }, this.#connection);
+    this.#connection.attach(this.#pump);
   }
 
   /**
@@ -220,7 +176,10 @@ export class ProxyFile implements AsyncDisposable {
     }
     const absolute = path.startsWith("/") ? path : resolveRelative(path);
     const opened = await handshake(socketPath, absolute, timeout);
-    return new ProxyFile(absolute, socketPath, timeout, options, opened);
+    const file = new ProxyFile(absolute, socketPath, timeout, options, opened);
+    // Exit handling starts with the first open file, never in a constructor.
+    register(file);
+    return file;
   }
 
   /**
@@ -241,34 +200,7 @@ export class ProxyFile implements AsyncDisposable {
    * ```
    */
   write(data: string | Uint8Array): void {
-    if (this.#error !== null) {
-      this.#errorThrown = true;
-      throw this.#error;
-    }
-    if (this.#closing !== null) {
-      throw new Deno.errors.BadResource(
-        `Cannot write to "${this.path}": the file is closed`,
-      );
-    }
-    if (typeof data !== "string") {
-      if (!(data instanceof Uint8Array)) {
-        throw new TypeError(
-          `Cannot write to "${this.path}": data must be a string or Uint8Array`,
-        );
-      }
-      if (data.length > MAX_RECORD_BYTES) throw this.#tooLarge(data.length);
-    } else if (data.length > SAFE_UNITS) {
-      const bytes = new TextEncoder().encode(data).length;
-      if (bytes > MAX_RECORD_BYTES) throw this.#tooLarge(bytes);
-    }
-    if (
-      this.#queue.size + data.length > this.#maxPending && !this.#makeRoom(data.length)
-    ) {
-      return;
-    }
-    this.#queue.push(data);
-    this.#delivery.written++;
-    if (!this.#pumping) this.#startPump();
+    this.#pump.write(data);
   }
 
   /**
@@ -289,14 +221,7 @@ export class ProxyFile implements AsyncDisposable {
    * ```
    */
   flush(): Promise<void> {
-    if (this.#error !== null) {
-      this.#errorThrown = true;
-      return Promise.reject(this.#error);
-    }
-    return this.#delivery.wait().catch((error: Error) => {
-      if (error === this.#error) this.#errorThrown = true;
-      throw error;
-    });
+    return this.#pump.flush();
   }
 
   /**
@@ -356,19 +281,17 @@ export class ProxyFile implements AsyncDisposable {
 
   /** The protocol spoken: `"offlog/1"`, or `"0.x"` with a 0.x server. */
   get protocol(): ProtocolVersion {
-    return this.#version;
+    return this.#connection.version;
   }
 
   /** Whether a connection to the server is up (false while reconnecting). */
   get connected(): boolean {
-    return this.#link !== null;
+    return this.#connection.state === "connected";
   }
 
   /** Records written but not yet in the socket (queued, being sent, or to resend). */
   get pendingRecords(): number {
-    let records = this.#queue.records + this.#inFlight.records;
-    for (const frame of this.#resend) records += frame.records;
-    return records;
+    return this.#pump.pendingRecords + this.#connection.resendRecords;
   }
 
   /**
@@ -376,234 +299,26 @@ export class ProxyFile implements AsyncDisposable {
    * queued strings.
    */
   get pendingSize(): number {
-    let size = this.#queue.size + this.#inFlight.size;
-    for (const frame of this.#resend) size += frame.payload.length;
-    return size;
+    return this.#pump.pendingSize + this.#connection.resendSize;
   }
 
   /** Records dropped so far because the queue was full. */
   get droppedRecords(): number {
-    return this.#droppedRecords;
+    return this.#pump.droppedRecords;
   }
 
   /** Size of the records dropped so far (bytes, or UTF-16 units for strings). */
   get droppedSize(): number {
-    return this.#droppedSize;
+    return this.#pump.droppedSize;
   }
 
   /** Applies the overflow policy; `true` when the new record may be queued. */
-  #makeRoom(size: number): boolean {
-    if (this.#overflow === "error") {
-      throw new QueueFullError(
-        `Cannot write to "${this.path}": ${this.#queue.size} bytes are queued and ` +
-          `maxPendingBytes is ${this.#maxPending}`,
-        { pendingSize: this.#queue.size, maxPendingBytes: this.#maxPending },
-      );
-    }
-    if (this.#overflow === "drop-oldest" && size <= this.#maxPending) {
-      while (this.#queue.size + size > this.#maxPending && this.#queue.records > 0) {
-        this.#droppedSize += this.#queue.shift();
-        this.#droppedRecords++;
-        this.#delivery.done++;
-      }
-      return true;
-    }
-    this.#droppedRecords++;
-    this.#droppedSize += size;
-    return false;
-  }
-
-  #startPump(): void {
-    this.#pumping = true;
-    this.#pumpDone = this.#pump();
-  }
-
-  async #pump(): Promise<void> {
-    await null; // let the rest of this turn's writes join the first batch
-    const link = this.#link;
-    if (link === null) {
-      this.#pumping = false;
-      return;
-    }
-    const header = link.version === "offlog/1" ? FRAME_HEADER_BYTES : 0;
-    try {
-      while (this.#error === null && !link.exiting && link === this.#link) {
-        let frame: Uint8Array;
-        let end: number;
-        let records: number;
-        const again = this.#resend.shift();
-        if (again !== undefined) {
-          frame = new Uint8Array(header + again.payload.length);
-          frame.set(again.payload, header);
-          end = again.end;
-          records = again.records;
-        } else {
-          if (this.#queue.records === 0) break;
-          const batch = this.#queue.take(BATCH_UNITS, header);
-          frame = batch.bytes;
-          records = batch.records;
-          const delivery = this.#delivery;
-          delivery.done += records;
-          delivery.sent += frame.length - header;
-          end = delivery.sent;
-          if (this.#reconnect && header > 0) {
-            this.#unacked.push({ end, payload: frame.slice(header), records });
-          }
-        }
-        if (header > 0) writeFrameHeader(frame);
-        this.#inFlight = { records, size: frame.length - header };
-        await link.send(frame);
-        this.#inFlight = { records: 0, size: 0 };
-        this.#delivery.handed = end;
-        this.#delivery.progress();
-      }
-    } catch (cause) {
-      // With reconnect the frame stays in #unacked and is sent again.
-      if (this.#reconnect && header > 0) this.#inFlight = { records: 0, size: 0 };
-      // The server closes after saying why; #events.onEnd reads the reason first.
-      await link.done;
-      this.#lose(link, cause);
-    } finally {
-      this.#pumping = false;
-    }
-    if (link.exiting && this.#link === link) await link.closeWrite();
-  }
-
-  #events = {
-    onMessage: (link: Link, message: ServerMessage): void => {
-      if (message.type === "ack") {
-        const acked = link.base + message.bytes;
-        if (acked <= this.#delivery.acked) return;
-        this.#delivery.acked = acked;
-        let done = 0;
-        while (done < this.#unacked.length && this.#unacked[done]!.end <= acked) done++;
-        if (done > 0) this.#unacked.splice(0, done);
-        this.#delivery.progress();
-      } else if (message.type === "rotated") {
-        this.#onRotated?.();
-      } else if (message.type === "error") {
-        const text = `${message.name}: ${message.message}`;
-        if (
-          this.#reconnect && (text === SERVER_EXITED || message.name === LOST_PATH)
-        ) {
-          // Stop sending; the server writes what it read, acknowledges it and closes.
-          // A lost path: the server closes, and a reconnect opens the path again.
-          link.exiting = true;
-          if (!this.#pumping) void link.closeWrite();
-          return;
-        }
-        this.#fail(serverError(message.name, message.message));
-        link.exiting = true;
-        if (!this.#pumping) void link.closeWrite();
-      }
-    },
-    onEnd: (link: Link, cause: unknown): void => {
-      if (!link.gotBye) this.#lose(link, cause);
-    },
-  };
-
-  /** The connection is gone: reconnect, or fail. */
-  #lose(link: Link, cause: unknown): void {
-    if (link !== this.#link) return;
-    this.#link = null;
-    link.close();
-    if (this.#error !== null) return;
-    if (cause instanceof OfflogProtocolError) return this.#fail(cause);
-    if (this.#reconnect && !this.#closed) {
-      this.#scheduleReconnect();
-      return;
-    }
-    const unsent = this.#queue.size + (this.#delivery.sent - this.#delivery.acked);
-    this.#fail(
-      new OfflogConnectionError(
-        `Lost the connection to the offlog server at "${this.socketPath}" for ` +
-          `"${this.path}": ${unsent} bytes not confirmed written`,
-        { socketPath: this.socketPath, unsentBytes: unsent, cause },
-      ),
-    );
-  }
-
-  #scheduleReconnect(): void {
-    this.#retryTimer = setTimeout(() => void this.#reconnectNow(), this.#retryDelay);
-    Deno.unrefTimer(this.#retryTimer);
-    this.#retryDelay = Math.min(this.#retryDelay * 2, LAST_RETRY);
-  }
-
-  async #reconnectNow(): Promise<void> {
-    this.#retryTimer = undefined;
-    if (this.#closed || this.#error !== null) return;
-    let opened;
-    try {
-      opened = await handshake(this.socketPath, this.path, this.#timeout);
-    } catch (error) {
-      if (this.#closed) return;
-      if (
-        error instanceof OfflogConnectionError || error instanceof Deno.errors.TimedOut ||
-        error instanceof Deno.errors.NotFound // the path's directory may come back
-      ) {
-        this.#scheduleReconnect();
-      } else {
-        this.#fail(error as Error);
-      }
-      return;
-    }
-    if (this.#closed) {
-      opened.conn.close();
-      return;
-    }
-    this.#retryDelay = FIRST_RETRY;
-    this.#version = opened.version;
-    this.#delivery.acknowledged = opened.version === "offlog/1";
-    this.#resend = [...this.#unacked];
-    this.#link = new Link(opened, this.#delivery.acked, this.#events);
-    if (this.#delivery.waiting) this.#link.hold();
-    await this.#pumpDone;
-    if (!this.#pumping) this.#startPump();
-  }
-
-  #fail(error: Error): void {
-    if (this.#error !== null) return;
-    this.#error = error;
-    this.#delivery.fail(error);
-  }
-
-  #tooLarge(bytes: number): RangeError {
-    return new RangeError(
-      `Cannot write to "${this.path}": a record of ${bytes} bytes is larger than the ` +
-        `maximum of ${MAX_RECORD_BYTES} bytes`,
-    );
-  }
-
   async #close(): Promise<void> {
     unregister(this);
-    let failure: Error | null = null;
-    try {
-      if (this.#error === null) await this.#delivery.wait();
-      const link = this.#link;
-      if (this.#error === null && link !== null) {
-        await link.closeWrite();
-        await link.waitBye(this.#timeout, () =>
-          new Deno.errors.TimedOut(
-            `Timed out after ${this.#timeout} ms waiting for the offlog server at ` +
-              `"${this.socketPath}" to finish "${this.path}"`,
-          ));
-      }
-    } catch (error) {
-      failure = error as Error;
-    } finally {
-      this.#closed = true;
-      clearTimeout(this.#retryTimer);
-      this.#delivery.stop();
-      const link = this.#link;
-      link?.close();
-      await link?.done;
-      await this.#pumpDone;
-    }
-    const error = failure ?? this.#error;
-    if (error !== null && !(error === this.#error && this.#errorThrown)) {
-      this.#errorThrown = true;
-      throw error;
-    }
+    await this.#pump.close(
+      () => this.#connection.finish(),
+      () => this.#connection.close(),
+    );
   }
 }
 

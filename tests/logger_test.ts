@@ -301,6 +301,10 @@ Deno.test("Logger.close() is idempotent, and await using closes the logger", asy
 Deno.test("Logger.log() rejects a level that is not a number", () => {
   const logger = MemoryLogger.create(null);
   assert.throws(() => logger.log("INFO" as unknown as number, "x"), TypeError);
+  // A numeric string compares as a number: checked before the threshold, it is refused
+  // rather than logged as CRITICAL.
+  assert.throws(() => logger.log("50" as unknown as number, "x"), TypeError);
+  assert.deepEqual(logger.lines, []);
 });
 
 Deno.test("Logger.open() rejects a level option that is neither a number nor null", async () => {

@@ -1,0 +1,59 @@
+// The Logger's small helpers: console sinks, option checks, placeholder counting.
+
+import type { LocalFileOptions } from "./local_file.ts";
+import type { LoggerOptions } from "./logger_options.ts";
+import type { ProxyFileOptions } from "./proxy_file.ts";
+
+/** Where a logger's text goes. */
+export interface Sink {
+  write(text: string): void;
+}
+
+const encoder = new TextEncoder();
+
+export function syncSink(stream: { writeSync(p: Uint8Array): number }): Sink {
+  return {
+    write(text: string): void {
+      const bytes = encoder.encode(text);
+      for (let offset = 0; offset < bytes.length;) {
+        offset += stream.writeSync(bytes.subarray(offset));
+      }
+    },
+  };
+}
+
+/** The options `LocalFile.open` takes, from a logger's file options. */
+export function localOptions(options: ProxyFileOptions): LocalFileOptions {
+  const local: LocalFileOptions = {};
+  if (options.maxPendingBytes !== undefined) {
+    local.maxPendingBytes = options.maxPendingBytes;
+  }
+  if (options.overflow !== undefined) local.overflow = options.overflow;
+  if (options.timeout !== undefined) local.timeout = options.timeout;
+  return local;
+}
+
+/** Throws a `TypeError` for a level option that is neither a number nor `null`. */
+export function checkLevels(options: LoggerOptions): void {
+  for (const key of ["fileLevel", "stdoutLevel", "stderrLevel"] as const) {
+    const level = options[key];
+    if (level !== undefined && level !== null && typeof level !== "number") {
+      throw new TypeError(
+        `Cannot open a logger: ${key} must be a number or null, not ${typeof level}`,
+      );
+    }
+  }
+}
+
+/** Counts the placeholders of `msg` that take an argument. */
+export function placeholders(msg: string): number {
+  let count = 0;
+  for (
+    let i = msg.indexOf("%");
+    i !== -1 && i < msg.length - 1;
+    i = msg.indexOf("%", i + 2)
+  ) {
+    if ("sdifjoOc".includes(msg[i + 1]!)) count++;
+  }
+  return count;
+}

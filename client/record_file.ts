@@ -1,0 +1,34 @@
+/**
+ * {@linkcode RecordFile}: what the `Logger` and the LogTape sink write to.
+ *
+ * @module
+ */
+
+/**
+ * A file that takes records without waiting: a `ProxyFile`, a `LocalFile`, or
+ * anything else with these methods (an in-memory file in tests, say).
+ *
+ * @example
+ * ```ts
+ * import type { RecordFile } from "./record_file.ts";
+ * import assert from "node:assert/strict";
+ * const lines: string[] = [];
+ * const memory: RecordFile = {
+ *   write: (text) => void lines.push(text),
+ *   flush: () => Promise.resolve(),
+ *   close: () => Promise.resolve(),
+ * };
+ * memory.write("one\n");
+ * assert.deepEqual(lines, ["one\n"]);
+ * ```
+ */
+export interface RecordFile {
+  /** Queues one record's text; must not wait. */
+  write(text: string): void;
+  /** Resolves once everything written before the call is in the file. */
+  flush(): Promise<void>;
+  /** Writes what is queued and closes; safe to call twice. */
+  close(): Promise<void>;
+  /** Records written and not yet in the file, if the file counts them. */
+  readonly pendingRecords?: number;
+}
