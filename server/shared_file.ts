@@ -5,17 +5,22 @@
  * @module
  */
 
-import { concat, type Unit } from "../protocol/mod.ts";
+import type { Unit } from "../protocol/mod.ts";
 import type { AccessResult } from "./access.ts";
+import {
+  BatchWriter,
+  cutBack,
+  type Entry,
+  MAX_WRITE_BYTES,
+  tellWritten,
+  unlinked,
+} from "./_batch_writer.ts";
 import { FileRefusal } from "./_describe_error.ts";
 import { openAppend, type OpenRules } from "./_open_file.ts";
 import { logText as logPath } from "./_log_text.ts";
 
 /** Decides whether a path may be (re)opened: `Access.check()`. */
 export type AccessCheck = (path: string) => Promise<AccessResult>;
-
-/** Bytes of one coalesced file write at most (one unit may be larger). */
-const MAX_WRITE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Queued bytes per file above which its clients' sockets are not read until the
@@ -59,14 +64,6 @@ export interface FileOptions extends OpenRules {
   onReopened?: (file: SharedFile, why: string) => void;
 }
 
-interface Entry {
-  owner: Owner;
-  unit: Unit;
-}
-
-/** What a write of one batch came to. */
-type Written = { ok: true } | { ok: false; bytes: number; error: unknown };
-
 /**
  * A file open for appending. Units queue while a write is in flight and go out
  * together in the next one, so each write is large and each unit contiguous. A unit is
@@ -100,8 +97,7 @@ export class SharedFile {
   #options: FileOptions;
   #queue: Entry[] = [];
   #backlog = 0;
-  /** Reused for joining a batch: one write in flight per file, so one buffer. */
-  #joined = new Uint8Array(0);
+  #writer: BatchWriter;
   #writing: Promise<void> | null = null;
   #belowHighWater: (() => void)[] = [];
   #reopen: PromiseWithResolvers<boolean> | null = null;
@@ -116,6 +112,7 @@ export class SharedFile {
     this.#file = file;
     this.#ino = ino;
     this.#options = options;
+    this.#writer = new BatchWriter(path, (m, warning) => this.#options.log?.(m, warning));
   }
 
   /**
@@ -210,25 +207,6 @@ export class SharedFile {
     this.#file.close();
   }
 
-  /** The parts as one array: the only part itself, or copied into a reused buffer. */
-  #join(parts: Uint8Array[]): Uint8Array {
-    if (parts.length === 1) return parts[0]!;
-    let total = 0;
-    for (const part of parts) total += part.length;
-    if (total > MAX_WRITE_BYTES) return concat(parts);
-    if (this.#joined.length < total) {
-      this.#joined = new Uint8Array(
-        Math.min(MAX_WRITE_BYTES, Math.max(total, this.#joined.length * 2)),
-      );
-    }
-    let offset = 0;
-    for (const part of parts) {
-      this.#joined.set(part, offset);
-      offset += part.length;
-    }
-    return this.#joined.subarray(0, total);
-  }
-
   async #drain(): Promise<void> {
     while (this.#queue.length > 0 || this.#reopen !== null) {
       if (this.#reopen !== null) {
@@ -244,7 +222,7 @@ export class SharedFile {
           reopen.resolve(true);
         } catch (error) {
           reopen.reject(error);
-          if (await this.#unlinked()) this.#lose(error);
+          if (await unlinked(this.#file)) this.#lose(error);
         }
         continue;
       }
@@ -277,21 +255,19 @@ export class SharedFile {
    * reported written.
    */
   async #writeBatch(batch: Entry[]): Promise<void> {
-    const parts: Uint8Array[] = [];
-    for (const { unit } of batch) for (const part of unit.parts) parts.push(part);
-    const data = this.#join(parts);
+    const data = this.#writer.join(batch);
     for (let attempt = 0;; attempt++) {
-      const written = await this.#write(data);
+      const written = await this.#writer.write(this.#file, data);
       if (!written.ok) {
-        await this.#failPart(batch, written.bytes, written.error);
+        await this.#writer.failPart(this.#file, batch, written.bytes, written.error);
         return;
       }
-      if (!(await this.#unlinked())) break;
+      if (!(await unlinked(this.#file))) break;
       // The file lost its last link (deleted, or its directory removed) before or
       // during this write: nothing in it can be read by path any more.
       try {
         if (attempt > 0) throw new Deno.errors.NotFound("deleted again at once");
-        await this.#cutBack(data.length);
+        await cutBack(this.#file, data.length);
         await this.#reopenNow();
         this.#options.onReopened?.(this, "deleted while written");
       } catch (error) {
@@ -300,84 +276,7 @@ export class SharedFile {
         return;
       }
     }
-    const owners = new Map<Owner, number>();
-    for (const { owner, unit } of batch) {
-      owners.set(owner, (owners.get(owner) ?? 0) + unit.bytes);
-    }
-    for (const [owner, bytes] of owners) owner.onWritten(bytes);
-  }
-
-  async #write(data: Uint8Array): Promise<Written> {
-    let offset = 0;
-    try {
-      while (offset < data.length) {
-        const n = await this.#file.write(data.subarray(offset));
-        if (n === 0) throw new Deno.errors.WriteZero("Write returned 0 bytes");
-        offset += n;
-      }
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, bytes: offset, error };
-    }
-  }
-
-  /**
-   * A write failed after `bytes` of the batch went in: the file is cut back to the end
-   * of the last whole unit, whose owners are told it is written; the owners of the rest
-   * are told of the error.
-   */
-  async #failPart(batch: Entry[], bytes: number, error: unknown): Promise<void> {
-    let whole = 0;
-    let units = 0;
-    while (units < batch.length && whole + batch[units]!.unit.bytes <= bytes) {
-      whole += batch[units]!.unit.bytes;
-      units++;
-    }
-    const torn = bytes - whole;
-    if (torn > 0) {
-      try {
-        const size = (await this.#file.stat()).size;
-        await this.#file.truncate(size - torn);
-        this.#options.log?.(
-          `Cut ${torn} bytes of an unfinished record from the end of ` +
-            `${logPath(this.path)} after a failed write`,
-          true,
-        );
-      } catch (cutError) {
-        this.#options.log?.(
-          `Could not cut the unfinished record from the end of ${logPath(this.path)}: ` +
-            String(cutError),
-          true,
-        );
-      }
-    }
-    const written = new Map<Owner, number>();
-    for (const { owner, unit } of batch.slice(0, units)) {
-      written.set(owner, (written.get(owner) ?? 0) + unit.bytes);
-    }
-    for (const [owner, n] of written) owner.onWritten(n);
-    const failed = new Set<Owner>();
-    for (const { owner } of batch.slice(units)) failed.add(owner);
-    for (const owner of failed) owner.onWriteError(error);
-  }
-
-  /** Takes the last `bytes` back out of the (unlinked) file, which keeps no copy. */
-  async #cutBack(bytes: number): Promise<void> {
-    try {
-      const size = (await this.#file.stat()).size;
-      await this.#file.truncate(Math.max(0, size - bytes));
-    } catch {
-      // Nothing reads it by path; a reader holding it open may see the batch twice.
-    }
-  }
-
-  /** Whether the open handle has no path left. */
-  async #unlinked(): Promise<boolean> {
-    try {
-      return (await this.#file.stat()).nlink === 0;
-    } catch {
-      return false;
-    }
+    tellWritten(batch);
   }
 
   async #reopenNow(): Promise<void> {

@@ -1,0 +1,196 @@
+/**
+ * {@linkcode BatchWriter}: appends a batch of units to a file in one write, and when
+ * the write fails part-way (ENOSPC, EFBIG, EIO), cuts the file back to the end of the
+ * last whole unit, so that a unit is in the file whole or not at all.
+ *
+ * @module
+ */
+
+import { concat, type Unit } from "../protocol/mod.ts";
+import { logText as logPath } from "./_log_text.ts";
+import type { Owner } from "./shared_file.ts";
+
+/** Bytes of one coalesced file write at most (one unit may be larger). */
+export const MAX_WRITE_BYTES = 4 * 1024 * 1024;
+
+/** A unit queued for a file, and the client it came from. */
+export interface Entry {
+  /** Who sent it. */
+  owner: Owner;
+  /** Bytes that must land contiguously. */
+  unit: Unit;
+}
+
+/** What a write of one batch came to: all of it, or `bytes` and then an error. */
+export type Written = { ok: true } | { ok: false; bytes: number; error: unknown };
+
+/**
+ * Writes the batches of one file; one write in flight per file, so one join buffer,
+ * reused.
+ *
+ * @example
+ * ```ts
+ * import { BatchWriter, tellWritten } from "./_batch_writer.ts";
+ * const path = await Deno.makeTempFile();
+ * const file = await Deno.open(path, { append: true });
+ * const owner = { failed: false, onWritten() {}, onWriteError() {} };
+ * const batch = [{ owner, unit: { parts: [new TextEncoder().encode("hi\n")], bytes: 3 } }];
+ * const writer = new BatchWriter(path);
+ * const written = await writer.write(file, writer.join(batch));
+ * if (written.ok) tellWritten(batch);
+ * file.close();
+ * await Deno.remove(path);
+ * ```
+ */
+export class BatchWriter {
+  #path: string;
+  #log: ((message: string, warning?: boolean) => void) | undefined;
+  #joined = new Uint8Array(0);
+
+  /**
+   * A writer for the file at `path`.
+   *
+   * @param path The file's path, for the log.
+   * @param log Logs a line (a warning when `warning` is set).
+   */
+  constructor(path: string, log?: (message: string, warning?: boolean) => void) {
+    this.#path = path;
+    this.#log = log;
+  }
+
+  /**
+   * The batch's bytes as one array: the only part itself, or copied into the reused
+   * buffer (a new one past {@linkcode MAX_WRITE_BYTES}). Valid until the next call.
+   *
+   * @param batch The units, in order.
+   * @returns Their bytes.
+   */
+  join(batch: Entry[]): Uint8Array {
+    const parts: Uint8Array[] = [];
+    for (const { unit } of batch) for (const part of unit.parts) parts.push(part);
+    if (parts.length === 1) return parts[0]!;
+    let total = 0;
+    for (const part of parts) total += part.length;
+    if (total > MAX_WRITE_BYTES) return concat(parts);
+    if (this.#joined.length < total) {
+      this.#joined = new Uint8Array(
+        Math.min(MAX_WRITE_BYTES, Math.max(total, this.#joined.length * 2)),
+      );
+    }
+    let offset = 0;
+    for (const part of parts) {
+      this.#joined.set(part, offset);
+      offset += part.length;
+    }
+    return this.#joined.subarray(0, total);
+  }
+
+  /**
+   * Appends all of `data`.
+   *
+   * @param file The open file.
+   * @param data The bytes.
+   * @returns Whether all went in, or how many did before the error; never rejects.
+   */
+  async write(file: Deno.FsFile, data: Uint8Array): Promise<Written> {
+    let offset = 0;
+    try {
+      while (offset < data.length) {
+        const n = await file.write(data.subarray(offset));
+        if (n === 0) throw new Deno.errors.WriteZero("Write returned 0 bytes");
+        offset += n;
+      }
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, bytes: offset, error };
+    }
+  }
+
+  /**
+   * A write failed after `bytes` of the batch went in: the file is cut back to the end
+   * of the last whole unit, whose owners are told it is written; the owners of the rest
+   * are told of the error.
+   *
+   * @param file The file written to.
+   * @param batch The batch.
+   * @param bytes How many of its bytes went in.
+   * @param error Why the rest did not.
+   */
+  async failPart(
+    file: Deno.FsFile,
+    batch: Entry[],
+    bytes: number,
+    error: unknown,
+  ): Promise<void> {
+    let whole = 0;
+    let units = 0;
+    while (units < batch.length && whole + batch[units]!.unit.bytes <= bytes) {
+      whole += batch[units]!.unit.bytes;
+      units++;
+    }
+    const torn = bytes - whole;
+    if (torn > 0) {
+      try {
+        const size = (await file.stat()).size;
+        await file.truncate(size - torn);
+        this.#log?.(
+          `Cut ${torn} bytes of an unfinished record from the end of ` +
+            `${logPath(this.#path)} after a failed write`,
+          true,
+        );
+      } catch (cutError) {
+        this.#log?.(
+          `Could not cut the unfinished record from the end of ${logPath(this.#path)}: ` +
+            String(cutError),
+          true,
+        );
+      }
+    }
+    tellWritten(batch.slice(0, units));
+    const failed = new Set<Owner>();
+    for (const { owner } of batch.slice(units)) failed.add(owner);
+    for (const owner of failed) owner.onWriteError(error);
+  }
+}
+
+/**
+ * Tells each owner of `entries` how many of its bytes are in the file, once.
+ *
+ * @param entries Units that were written.
+ */
+export function tellWritten(entries: Entry[]): void {
+  const owners = new Map<Owner, number>();
+  for (const { owner, unit } of entries) {
+    owners.set(owner, (owners.get(owner) ?? 0) + unit.bytes);
+  }
+  for (const [owner, bytes] of owners) owner.onWritten(bytes);
+}
+
+/**
+ * Takes the last `bytes` back out of an unlinked file, which keeps no copy.
+ *
+ * @param file The file.
+ * @param bytes How many to cut from its end.
+ */
+export async function cutBack(file: Deno.FsFile, bytes: number): Promise<void> {
+  try {
+    const size = (await file.stat()).size;
+    await file.truncate(Math.max(0, size - bytes));
+  } catch {
+    // Nothing reads it by path; a reader holding it open may see the batch twice.
+  }
+}
+
+/**
+ * Whether an open file has no path left (deleted, or its directory removed).
+ *
+ * @param file The file.
+ * @returns `true` when its link count is 0; `false` when it cannot be told.
+ */
+export async function unlinked(file: Deno.FsFile): Promise<boolean> {
+  try {
+    return (await file.stat()).nlink === 0;
+  } catch {
+    return false;
+  }
+}
