@@ -45,6 +45,8 @@ export interface ConnectionOptions {
   timeout: number;
   reconnect: boolean;
   onRotated: (() => void) | undefined;
+  /** Opens a new connection; the handshake, unless a test gives another. */
+  connect?: typeof handshake;
 }
 
 /** The next wait before reconnecting: doubled, at most {@linkcode LAST_RETRY}. */
@@ -245,7 +247,7 @@ export class Connection implements Outlet {
     const { socketPath, path, timeout } = this.#options;
     let opened: Opened;
     try {
-      opened = await handshake(socketPath, path, timeout);
+      opened = await (this.#options.connect ?? handshake)(socketPath, path, timeout);
     } catch (error) {
       if (this.#state.kind !== "reconnecting") return;
       const retry = error instanceof OfflogConnectionError ||

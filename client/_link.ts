@@ -99,6 +99,8 @@ export class Link {
     if (this.#closed) return;
     this.#closed = true;
     try {
+      // An unref'd read cancelled by close() may never settle: ref it first.
+      this.conn.ref();
       this.conn.close();
     } catch {
       // closed already

@@ -1,0 +1,136 @@
+// Unit tests of client/_connection.ts: the reconnect backoff and the state machine,
+// against a peer socket in the test instead of a server.
+import assert from "node:assert/strict";
+import { Connection, FIRST_RETRY, LAST_RETRY, nextDelay } from "../client/_connection.ts";
+import type { Opened } from "../client/_handshake.ts";
+import { Pump } from "../client/_pump.ts";
+import { OfflogConnectionError } from "../mod.ts";
+import { MessageDecoder } from "../protocol/mod.ts";
+
+Deno.test("nextDelay: the reconnect wait doubles from 50 ms up to 5 s", () => {
+  const delays = [FIRST_RETRY];
+  while (delays.at(-1)! < LAST_RETRY) delays.push(nextDelay(delays.at(-1)!));
+  assert.deepEqual(delays, [50, 100, 200, 400, 800, 1600, 3200, 5000]);
+  assert.equal(nextDelay(LAST_RETRY), LAST_RETRY);
+});
+
+/** A connected pair of Unix sockets: `client` for the Connection, `peer` for the test. */
+async function socketPair(dir: string) {
+  const path = `${dir}/peer.sock`;
+  const listener = Deno.listen({ transport: "unix", path });
+  const [client, peer] = await Promise.all([
+    Deno.connect({ transport: "unix", path }),
+    listener.accept(),
+  ]);
+  listener.close();
+  return { client, peer };
+}
+
+Deno.test("Connection: a lost link with reconnect retries with backoff, then connects and resends", async () => {
+  const dir = await Deno.makeTempDir();
+  const first = await socketPair(dir);
+  const second = await socketPair(dir);
+  const attempts: number[] = [];
+  const started = performance.now();
+  const opened = (conn: Deno.UnixConn): Opened => ({
+    conn,
+    socketPath: `${dir}/offlog.sock`,
+    path: "/x.log",
+    version: "offlog/1",
+    decoder: new MessageDecoder(),
+    messages: [],
+  });
+  const connection = new Connection(opened(first.client), {
+    socketPath: `${dir}/offlog.sock`,
+    path: "/x.log",
+    timeout: 2000,
+    reconnect: true,
+    onRotated: undefined,
+    connect: () => {
+      attempts.push(performance.now() - started);
+      if (attempts.length < 3) {
+        return Promise.reject(
+          new OfflogConnectionError("no server", {
+            socketPath: `${dir}/offlog.sock`,
+            unsentBytes: 0,
+          }),
+        );
+      }
+      return Promise.resolve(opened(second.client));
+    },
+  });
+  const pump = new Pump({
+    path: "/x.log",
+    timeout: 2000,
+    batchUnits: 1024,
+    maxPendingBytes: Number.POSITIVE_INFINITY,
+    overflow: "drop-newest",
+    timedOut: () => new Deno.errors.TimedOut("no progress"),
+  }, connection);
+  connection.attach(pump);
+  try {
+    pump.write("one\n");
+    const frame = new Uint8Array(8);
+    await first.peer.read(frame); // 4-byte header and "one\n"; never acknowledged
+    assert.equal(new TextDecoder().decode(frame.subarray(4)), "one\n");
+    first.peer.close(); // the server is gone
+    const flushed = pump.flush();
+    // The same frame arrives again on the new connection; acknowledge it.
+    const again = new Uint8Array(8);
+    await second.peer.read(again);
+    assert.equal(new TextDecoder().decode(again.subarray(4)), "one\n");
+    assert.equal(connection.state, "connected");
+    await second.peer.write(new TextEncoder().encode("ACK 4\0"));
+    await flushed;
+    assert.equal(attempts.length, 3);
+    // Waits of 50, 100 and 200 ms: attempts at about 50, 150 and 350 ms.
+    assert.ok(attempts[1]! - attempts[0]! >= 90, `${attempts}`);
+    assert.ok(attempts[2]! - attempts[1]! >= 190, `${attempts}`);
+  } finally {
+    await pump.close(() => Promise.resolve(), () => connection.close());
+    second.peer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Connection: a lost link without reconnect fails the writer, saying how much was not confirmed", async () => {
+  const dir = await Deno.makeTempDir();
+  const pair = await socketPair(dir);
+  const connection = new Connection({
+    conn: pair.client,
+    socketPath: `${dir}/offlog.sock`,
+    path: "/x.log",
+    version: "offlog/1",
+    decoder: new MessageDecoder(),
+    messages: [],
+  }, {
+    socketPath: `${dir}/offlog.sock`,
+    path: "/x.log",
+    timeout: 2000,
+    reconnect: false,
+    onRotated: undefined,
+  });
+  const pump = new Pump({
+    path: "/x.log",
+    timeout: 2000,
+    batchUnits: 1024,
+    maxPendingBytes: Number.POSITIVE_INFINITY,
+    overflow: "drop-newest",
+    timedOut: () => new Deno.errors.TimedOut("no progress"),
+  }, connection);
+  connection.attach(pump);
+  try {
+    pump.write("one\n");
+    await pair.peer.read(new Uint8Array(8));
+    pair.peer.close();
+    await assert.rejects(pump.flush(), (error) => {
+      assert.ok(error instanceof OfflogConnectionError);
+      assert.match(error.message, /4 bytes not confirmed written/);
+      return true;
+    });
+    assert.equal(connection.state, "failed");
+  } finally {
+    await pump.close(() => Promise.resolve(), () => connection.close()).catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+});
