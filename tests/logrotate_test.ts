@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { ProxyFile } from "../mod.ts";
-import { startServer, waitUntil } from "./_server.ts";
+import { startServer, tempDir, waitUntil } from "./_server.ts";
 import { findTool, ignoreWithout, requireTool } from "./_tools.ts";
 
 const LOGROTATE = findTool("logrotate");
@@ -124,5 +124,39 @@ Deno.test({
     });
     const rest = [...Deno.readDirSync(logDir)].map((entry) => entry.name).sort();
     assert.deepEqual(rest, names.map((name) => name.slice(logDir.length + 1)).sort());
+  },
+});
+
+Deno.test({
+  name:
+    "logrotate: deploy/logrotate.conf parses, with this machine's user and a temp dir",
+  ignore,
+  async fn() {
+    const logrotate = requireTool(LOGROTATE, "logrotate");
+    await using dir = await tempDir();
+    const deployed = await Deno.readTextFile(
+      new URL("../deploy/logrotate.conf", import.meta.url),
+    );
+    assert.match(deployed, /^\s*create 0644 offlog offlog$/m);
+    assert.doesNotMatch(deployed, /^\s*copytruncate/m);
+    // The service's user does not exist here: root stands in for it.
+    const config = deployed.replaceAll("/var/log/app", dir.path)
+      .replace("create 0644 offlog offlog", "create 0644 root root");
+    await Deno.writeTextFile(`${dir.path}/logrotate.conf`, config);
+    await Deno.writeTextFile(`${dir.path}/app.log`, "a record\n");
+    // -d: a dry run that prints what it would do.
+    const result = await new Deno.Command(logrotate, {
+      args: ["-d", "-f", "-s", `${dir.path}/state`, `${dir.path}/logrotate.conf`],
+      stdin: "null",
+    }).output();
+    const output = new TextDecoder().decode(result.stderr) +
+      new TextDecoder().decode(result.stdout);
+    assert.equal(result.code, 0, output);
+    assert.doesNotMatch(output, /^error:/m);
+    assert.match(
+      output,
+      new RegExp(`renaming ${dir.path}/app\\.log to ${dir.path}/app\\.log\\.1`),
+    );
+    assert.match(output, /running postrotate script/);
   },
 });
