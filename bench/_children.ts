@@ -8,6 +8,8 @@ const SERVER = here("../server.ts");
 const CLIENT = here("./_client.ts");
 /** bench/_raw.ts, the raw-limit listener and sender. */
 export const RAW: string = here("./_raw.ts");
+/** bench/_bare.ts, the bare relay and sender of the "built lines" ceiling. */
+export const BARE: string = here("./_bare.ts");
 
 /** How {@linkcode spawn} wires a child's standard streams. */
 export interface SpawnOptions {
@@ -15,6 +17,10 @@ export interface SpawnOptions {
   stdin?: boolean;
   /** Discard its stdout. */
   quiet?: boolean;
+  /** The program to run instead of `deno` (e.g. "python3"). */
+  command?: string;
+  /** Environment variables beside `NO_COLOR=1`. */
+  env?: Record<string, string>;
 }
 
 /** A child process whose stdout is read line by line. */
@@ -29,13 +35,13 @@ export class Child {
 
   constructor(name: string, args: string[], options: SpawnOptions = {}) {
     this.name = name;
-    const process = new Deno.Command(Deno.execPath(), {
+    const process = new Deno.Command(options.command ?? Deno.execPath(), {
       args,
       stdin: options.stdin ? "piped" : "null",
       // A server logs a line per client: unread, a pipe would fill and stall it.
       stdout: options.quiet ? "null" : "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...options.env },
     }).spawn();
     this.process = process;
     this.#lines = options.quiet
@@ -168,10 +174,12 @@ export async function startServer(
  * before the start, `onDone` once every writer has reported.
  */
 export async function runWriters(
-  specs: { args: string[]; name: string }[],
+  specs: { args: string[]; name: string; options?: SpawnOptions }[],
   hooks: { onGo?: () => void; onDone?: () => void } = {},
 ): Promise<WriterTimes[]> {
-  const writers = specs.map((spec) => spawn(spec.name, spec.args, { stdin: true }));
+  const writers = specs.map((spec) =>
+    spawn(spec.name, spec.args, { ...spec.options, stdin: true })
+  );
   for (const writer of writers) {
     const line = await writer.line();
     if (line !== "ready") throw new Error(`${writer.name} said "${line}"`);

@@ -7,12 +7,15 @@
 //   deno run --allow-read --allow-write --allow-net=unix:SOCK bench/_client.ts \
 //     MODE SOCK FILE CLIENT LINES
 //
-// MODE is "string" or "bytes" (ProxyFile.write through the server at SOCK) or
-// "writesync" (TextEncoder.encode + Deno.writeSync per line, no server).
+// MODE is "string" or "bytes" (ProxyFile.write through the server at SOCK, from a
+// pool of 1,000 ready lines), "built" (lines built one by one with a counter, a yield
+// to the event loop every few thousand: bench/_lines.ts writeBuilt, the same loop as
+// the bare ceiling's in bench/_bare.ts) or "writesync" (TextEncoder.encode +
+// Deno.writeSync per line, no server).
 
 import process from "node:process";
 import { ProxyFile } from "../mod.ts";
-import { linePool } from "./_lines.ts";
+import { linePool, writeBuilt } from "./_lines.ts";
 
 /** What a writer reports. */
 export interface WriterTimes {
@@ -77,6 +80,29 @@ async function main(args: string[]): Promise<void> {
     const end = now();
     const cpu = cpuSince(usage);
     say(JSON.stringify({ start, wrote: end, end, cpu } satisfies WriterTimes));
+    return;
+  }
+  if (mode === "built") {
+    const id = Number(client);
+    {
+      await using sink = await ProxyFile.open("/dev/null", {
+        socketPath,
+        timeout: 60_000,
+      });
+      await writeBuilt((line) => sink.write(line), id, warmUp);
+      await sink.flush();
+    }
+    await using file = await ProxyFile.open(path, { socketPath, timeout: 60_000 });
+    say("ready");
+    await waitForGo();
+    const usage = process.cpuUsage();
+    const start = now();
+    await writeBuilt((line) => file.write(line), id, lines);
+    const wrote = now();
+    await file.flush();
+    const end = now();
+    const cpu = cpuSince(usage);
+    say(JSON.stringify({ start, wrote, end, cpu } satisfies WriterTimes));
     return;
   }
   if (mode !== "string" && mode !== "bytes") {

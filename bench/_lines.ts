@@ -1,5 +1,7 @@
 // The lines every benchmark writes, and the check that they arrived whole.
 
+import { setImmediate } from "node:timers";
+
 /** Bytes per line, newline included. */
 export const LINE_BYTES = 100;
 /** Distinct lines per writer: it writes them in turn. */
@@ -13,6 +15,50 @@ export function makeLine(client: number, index: number): string {
     String(index).padStart(6, "0")
   } `;
   return head + FILLER.slice(0, LINE_BYTES - 1 - head.length) + "\n";
+}
+
+/** Characters of a line before its filler: "offlog bench c000 l000000 ". */
+const HEAD_CHARS = 26;
+const TAIL = FILLER.slice(0, LINE_BYTES - 1 - HEAD_CHARS);
+
+/**
+ * Line `index` of the writer whose three-digit tag is `tag`, built as a service builds
+ * its lines: one template literal around a counter. The same text as
+ * `makeLine(client, index % 1_000_000)`, so {@linkcode checkWhole} checks it.
+ */
+export function buildLine(tag: string, index: number): string {
+  return `offlog bench c${tag} l${String(index % 1_000_000).padStart(6, "0")} ${TAIL}\n`;
+}
+
+/** Lines a built writer writes between two yields to the event loop. */
+export const YIELD_EVERY = 4096;
+
+/**
+ * A macrotask turn of the event loop, so that socket writes can complete: what a
+ * service does between requests. `setTimeout(0)` would not do: Deno clamps it to about
+ * 1-4 ms, while `setImmediate` comes back after ~6 µs.
+ */
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * The loop of every "built lines" writer, offlog's and the bare ceiling's alike:
+ * builds lines `from` to `from + count - 1` of writer `client` with
+ * {@linkcode buildLine}, hands each to `write`, and yields to the event loop every
+ * {@linkcode YIELD_EVERY} lines.
+ */
+export async function writeBuilt(
+  write: (line: string) => void,
+  client: number,
+  count: number,
+  from = 0,
+): Promise<void> {
+  const tag = String(client).padStart(3, "0");
+  for (let i = 0; i < count; i++) {
+    write(buildLine(tag, from + i));
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
+  }
 }
 
 /** The lines a writer writes, in turn, `lines` in all. */

@@ -2,7 +2,7 @@
 // whole, and the server's memory.
 
 import { ProxyFile } from "../mod.ts";
-import { clientArgs, RAW, runWriters, spawn } from "./_children.ts";
+import { BARE, type Child, clientArgs, RAW, runWriters, spawn } from "./_children.ts";
 import type { WriterTimes } from "./_client.ts";
 import { checkWhole } from "./_lines.ts";
 
@@ -149,6 +149,68 @@ export async function runRaw(dir: string, bytes: number, senders: number): Promi
     await listener.finish("SIGTERM");
     await Deno.remove(socketPath).catch(() => {});
   }
+}
+
+/** Starts the bare relay of bench/_bare.ts on `socketPath`. */
+export async function startRelay(socketPath: string): Promise<Child> {
+  const relay = spawn("bare relay", [
+    "run",
+    "-q",
+    "--allow-read",
+    "--allow-write",
+    `--allow-net=unix:${socketPath}`,
+    BARE,
+    "relay",
+    socketPath,
+  ]);
+  if (await relay.line() !== "listening") throw new Error("bare relay failed");
+  return relay;
+}
+
+/**
+ * One run of the "built lines" ceiling: `clients` bench/_bare.ts senders, `lines` in
+ * all, through the relay at `socketPath` (process `relayPid`) to one file, then the
+ * check that every record is whole.
+ */
+export async function runBare(
+  dir: string,
+  socketPath: string,
+  options: { clients: number; lines: number; relayPid: number },
+): Promise<Run> {
+  const path = `${dir}/bare.log`;
+  const per = Math.floor(options.lines / options.clients);
+  const net = `--allow-net=unix:${socketPath}`;
+  let cpuAtGo = 0;
+  let serverCpu = 0;
+  const times = await runWriters(
+    Array.from({ length: options.clients }, (_, client) => ({
+      name: `bare sender ${client}`,
+      args: [
+        "run",
+        "-q",
+        "--allow-read",
+        "--allow-write",
+        net,
+        BARE,
+        "send",
+        socketPath,
+        path,
+        `${client}`,
+        `${per}`,
+      ],
+    })),
+    {
+      onGo: () => cpuAtGo = readCpu(options.relayPid),
+      onDone: () => serverCpu = readCpu(options.relayPid) - cpuAtGo,
+    },
+  );
+  const expected = new Map(Array.from({ length: options.clients }, (_, c) => [c, per]));
+  return {
+    ...span(times),
+    problems: await verify(new Map([[path, expected]])),
+    serverCpu,
+    writersCpu: times.reduce((sum, t) => sum + (t.cpu ?? 0), 0),
+  };
 }
 
 /** One untimed pass, so that every row meets a server whose code is compiled. */

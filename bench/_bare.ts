@@ -1,0 +1,156 @@
+// The ceiling for offlog's "built lines" rows in bench/e2e.ts: writers that build the
+// same lines the same way as bench/_client.ts "built" (bench/_lines.ts writeBuilt)
+// and send them through a bare Unix socket to a bare appending relay. No framing, no
+// acknowledgements, no limits: what offlog does, minus offlog.
+//
+//   deno run ... bench/_bare.ts relay SOCK
+//     accepts connections; each sends a path and a NUL byte, then lines; the relay
+//     appends every read up to its last newline (the rest waits for the next read, so
+//     records stay whole with many writers on one file), with one async write at a
+//     time per connection, its own descriptor opened for appending; at the end of
+//     the stream it answers one byte.
+//   deno run ... bench/_bare.ts send SOCK FILE CLIENT LINES
+//     warms up (as many lines, at most 100,000, to /dev/null through the relay),
+//     connects for FILE, prints "ready", waits for a line on stdin, writes its lines,
+//     half-closes, waits for the answer and prints {"start", "wrote", "end", "cpu"}
+//     as JSON, like bench/_client.ts.
+
+import process from "node:process";
+import type { WriterTimes } from "./_client.ts";
+import { writeBuilt } from "./_lines.ts";
+
+const CHUNK = 256 * 1024;
+const NEWLINE = 0x0a;
+const encoder = new TextEncoder();
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+async function writeAll(
+  writer: { write(p: Uint8Array): Promise<number> },
+  bytes: Uint8Array,
+): Promise<void> {
+  for (let offset = 0; offset < bytes.length;) {
+    offset += await writer.write(bytes.subarray(offset));
+  }
+}
+
+async function handle(conn: Deno.UnixConn): Promise<void> {
+  const buffer = new Uint8Array(CHUNK);
+  let held = 0;
+  let nul = -1;
+  while (nul < 0) {
+    const n = await conn.read(buffer.subarray(held));
+    if (n === null) throw new Error("Connection closed before its path");
+    held += n;
+    nul = buffer.subarray(0, held).indexOf(0);
+  }
+  const path = new TextDecoder().decode(buffer.subarray(0, nul));
+  buffer.copyWithin(0, nul + 1, held);
+  held -= nul + 1;
+  using file = await Deno.open(path, { append: true, create: true });
+  for (;;) {
+    const end = buffer.lastIndexOf(NEWLINE, held - 1) + 1;
+    const cut = end > 0 ? end : held === buffer.length ? held : 0;
+    if (cut > 0) {
+      await writeAll(file, buffer.subarray(0, cut));
+      buffer.copyWithin(0, cut, held);
+      held -= cut;
+    }
+    const n = await conn.read(buffer.subarray(held));
+    if (n === null) break;
+    held += n;
+  }
+  if (held > 0) await writeAll(file, buffer.subarray(0, held));
+  await writeAll(conn, new Uint8Array([1]));
+  conn.close();
+}
+
+async function relay(socketPath: string): Promise<void> {
+  const listener = Deno.listen({ transport: "unix", path: socketPath });
+  console.log("listening");
+  for await (const conn of listener) {
+    handle(conn).catch((error) => console.error(error));
+  }
+}
+
+/** The bare sender: queued lines joined, encoded and written, one write at a time. */
+class BareSink {
+  #conn: Deno.UnixConn;
+  #queue: string[] = [];
+  #pumping: Promise<void> | null = null;
+
+  constructor(conn: Deno.UnixConn) {
+    this.#conn = conn;
+  }
+
+  static async open(socketPath: string, path: string): Promise<BareSink> {
+    const conn = await Deno.connect({ transport: "unix", path: socketPath });
+    await writeAll(conn, encoder.encode(`${path}\0`));
+    return new BareSink(conn);
+  }
+
+  write(line: string): void {
+    this.#queue.push(line);
+    this.#pumping ??= this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue;
+      this.#queue = [];
+      await writeAll(this.#conn, encoder.encode(batch.join("")));
+    }
+    this.#pumping = null;
+  }
+
+  /** Sends what is queued, half-closes and waits until the relay has written it all. */
+  async end(): Promise<void> {
+    while (this.#pumping !== null) await this.#pumping;
+    await this.#conn.closeWrite();
+    await this.#conn.read(new Uint8Array(1));
+    this.#conn.close();
+  }
+}
+
+async function send(
+  socketPath: string,
+  path: string,
+  client: number,
+  lines: number,
+): Promise<void> {
+  const warm = await BareSink.open(socketPath, "/dev/null");
+  await writeBuilt((line) => warm.write(line), client, Math.min(lines, 100_000));
+  await warm.end();
+  const sink = await BareSink.open(socketPath, path);
+  console.log("ready");
+  const reader = Deno.stdin.readable.getReader();
+  await reader.read();
+  reader.releaseLock();
+  const usage = process.cpuUsage();
+  const start = now();
+  await writeBuilt((line) => sink.write(line), client, lines);
+  const wrote = now();
+  await sink.end();
+  const end = now();
+  const used = process.cpuUsage(usage);
+  const cpu = (used.user + used.system) / 1e6;
+  console.log(JSON.stringify({ start, wrote, end, cpu } satisfies WriterTimes));
+}
+
+if (import.meta.main) {
+  const [mode, socketPath, path, client, lines] = Deno.args;
+  if (mode === "relay" && socketPath !== undefined) {
+    await relay(socketPath);
+  } else if (
+    mode === "send" && socketPath !== undefined && path !== undefined &&
+    Number(client) >= 0 && Number(lines) >= 0
+  ) {
+    await send(socketPath, path, Number(client), Number(lines));
+  } else {
+    throw new TypeError(
+      "usage: _bare.ts relay SOCK | send SOCK FILE CLIENT LINES",
+    );
+  }
+}

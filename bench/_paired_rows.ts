@@ -1,0 +1,107 @@
+// The paired rows of bench/e2e.ts, each a reference and offlog in turn (bench/_pairs.ts):
+// the "built lines" ceiling, pipe.ts against `cat`, the Python offlog 0.x clients.
+
+import { type PairRow, runPair } from "./_pairs.ts";
+import { pipeSkipReason, runCat, runPipe, writeInput } from "./_pipe_row.ts";
+import { PY_GIT_ENV, pythonPairs, pythonSkipReason } from "./_py.ts";
+import { runBare, runProxy, startRelay } from "./_runs.ts";
+
+/** Runs the paired rows that `wanted` accepts, against the server at `socketPath`. */
+export async function pairedRows(
+  dir: string,
+  options: {
+    lines: number;
+    repeat: number;
+    socketPath: string;
+    serverPid: number;
+    wanted: (name: string) => boolean;
+    log: (text: string) => void;
+  },
+): Promise<{ pairs: PairRow[]; notes: string[] }> {
+  const { lines, repeat, socketPath, wanted, log } = options;
+  const pairs: PairRow[] = [];
+  const notes: string[] = [];
+  const ceilingRows = [1, 16].map((clients) => ({
+    clients,
+    name: clients === 1
+      ? "1 writer, built lines"
+      : `${clients} writer processes, one file, built lines`,
+  })).filter((c) => wanted(`ceiling: ${c.name}`));
+  if (ceilingRows.length > 0) {
+    const relaySocket = `${dir}/relay.sock`;
+    const relay = await startRelay(relaySocket);
+    try {
+      for (const { clients, name } of ceilingRows) {
+        pairs.push(
+          await runPair(
+            { name: `ceiling: ${name}`, lines, reference: "bare relay" },
+            repeat,
+            {
+              reference: () =>
+                runBare(dir, relaySocket, {
+                  clients,
+                  lines,
+                  relayPid: relay.process.pid,
+                }),
+              offlog: () =>
+                runProxy(dir, socketPath, {
+                  mode: "built",
+                  clients,
+                  lines,
+                  separate: false,
+                  serverPid: options.serverPid,
+                }),
+            },
+            log,
+          ),
+        );
+      }
+    } finally {
+      await relay.finish("SIGTERM");
+    }
+  }
+  // Rows that other issues add go here, as pairs against their reference in the
+  // same run: durable flush (flush({ durable: true }) against flush()), the stats
+  // counters' cost (the one-writer row with them on and off).
+  const pipeName = "pipe.ts: lines on stdin, one record each";
+  if (wanted(pipeName)) {
+    const skip = await pipeSkipReason();
+    if (skip !== null) {
+      notes.push(`${pipeName}: skipped, ${skip}`);
+    } else {
+      const input = `${dir}/pipe_input.txt`;
+      await writeInput(input, lines);
+      const pipe = { lines, socketPath, serverPid: options.serverPid };
+      await runPipe(dir, input, pipe); // untimed: Deno's cache, the server's code
+      pairs.push(
+        await runPair(
+          { name: pipeName, lines, reference: "`cat` into `cat >>`" },
+          repeat,
+          {
+            reference: () => runCat(dir, input, lines),
+            offlog: () => runPipe(dir, input, pipe),
+          },
+          log,
+        ),
+      );
+      await Deno.remove(input);
+    }
+  }
+  if (wanted("0.x client")) {
+    const skip = await pythonSkipReason();
+    if (skip !== null) {
+      notes.push(`0.x client rows: skipped, ${skip} (set ${PY_GIT_ENV})`);
+    } else {
+      pairs.push(
+        ...await pythonPairs(dir, {
+          lines: Math.max(1, Math.floor(lines / 5)),
+          repeat,
+          socketPath,
+          serverPid: options.serverPid,
+          log,
+        }),
+      );
+    }
+  }
+  return { pairs, notes };
+}
