@@ -9,6 +9,8 @@
 //   --lines N      lines per throughput row (default 1,000,000 of 100 bytes)
 //   --repeat N     runs per row; the table shows the median (default 5)
 //   --only TEXT    only the rows whose name contains TEXT (e.g. "16 client")
+//   --burst-mb N   MB through a fresh server for the memory-given-back row (1000)
+//   --idle-seconds N  seconds of idle after the burst, RSS read every second (10)
 //   --profile DIR  instead of the table: one client (or --clients N) sending N lines
 //                  to one file (with --idle N idle clients connected), the server and
 //                  the first client under `deno run --cpu-prof --cpu-prof-md`,
@@ -18,11 +20,21 @@
 // socket in a temporary directory, writers from bench/_client.ts, the raw limit from
 // bench/_raw.ts (helpers in bench/_children.ts and bench/_runs.ts). All of them, the
 // sockets and the files are removed at the end.
+//
+// Paired rows (bench/_pairs.ts) run a reference and offlog in turn and report the
+// ratio of each round: the "built lines" ceiling (bench/_bare.ts) against offlog
+// writers that build the same lines the same way, the Python offlog 0.x clients
+// through the Python server against ours (bench/_py.ts, when OFFLOG_PY_GIT names the
+// Python offlog's git directory) and pipe.ts against `cat` (bench/_pipe_row.ts). The
+// memory row (bench/_memory.ts) has a fresh server of its own.
 
 import { parseArgs } from "node:util";
 import type { ProxyFile } from "../mod.ts";
 import { children, clientArgs, runWriters, startServer } from "./_children.ts";
 import { LINE_BYTES } from "./_lines.ts";
+import { memoryAfterBurst, memoryTable } from "./_memory.ts";
+import { median, pairTable } from "./_pairs.ts";
+import { pairedRows } from "./_paired_rows.ts";
 import {
   openIdle,
   readStatus,
@@ -34,12 +46,6 @@ import {
   verify,
   warmUp,
 } from "./_runs.ts";
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
@@ -137,6 +143,8 @@ async function main(args: string[]): Promise<number> {
       clients: { type: "string", default: "1" },
       only: { type: "string" },
       idle: { type: "string", default: "0" },
+      "burst-mb": { type: "string" },
+      "idle-seconds": { type: "string" },
     },
   });
   const smoke = values.smoke;
@@ -146,6 +154,11 @@ async function main(args: string[]): Promise<number> {
     throw new RangeError("--lines and --repeat must be > 0");
   }
   const idleCounts = smoke ? [1, 10, 50] : [1, 100, 1000];
+  const burstBytes = Number(values["burst-mb"] ?? (smoke ? 2 : 1000)) * 1e6;
+  const idleSeconds = Number(values["idle-seconds"] ?? (smoke ? 2 : 10));
+  if (!(burstBytes > 0) || !(idleSeconds >= 0)) {
+    throw new RangeError("--burst-mb must be > 0 and --idle-seconds >= 0");
+  }
   const only = values.only;
 
   const dir = await Deno.makeTempDir({ prefix: "offlog_e2e_" });
@@ -239,7 +252,39 @@ async function main(args: string[]): Promise<number> {
       }
     }
     const loaded = readStatus(server.process.pid);
+
+    // Paired rows: a reference and offlog in turn, a ratio per round.
+    const wanted = (name: string) => only === undefined || name.includes(only);
+    const { pairs, notes } = await pairedRows(dir, {
+      lines,
+      repeat,
+      socketPath,
+      serverPid: server.process.pid,
+      wanted,
+      log,
+    });
     await server.finish("SIGTERM");
+
+    // Memory given back after a burst, on a fresh server.
+    let burst: string | null = null;
+    const memoryName = "memory given back";
+    if (wanted(memoryName)) {
+      log(`${memoryName}: ${burstBytes / 1e6} MB from 16 writers, ${idleSeconds} s idle`);
+      const report = await memoryAfterBurst(dir, {
+        bytes: burstBytes,
+        writers: 16,
+        idleSeconds,
+      });
+      if (report.problems.length > 0) {
+        rows.push({
+          name: memoryName,
+          lines: 0,
+          showLoop: false,
+          runs: [{ seconds: 1, loop: 0, problems: report.problems }],
+        });
+      }
+      burst = memoryTable(report);
+    }
 
     // Server memory with idle clients, on a fresh server.
     const memory = [`| idle clients | server VmRSS (MB) |`, `| ---: | ---: |`];
@@ -280,13 +325,19 @@ async function main(args: string[]): Promise<number> {
       : lines * LINE_BYTES / median(raw.runs.map((r) => r.seconds)) / 1e6;
     console.log(table(rows, rawMbps));
     console.log();
+    if (pairs.length > 0) console.log(pairTable(pairs) + "\n");
+    for (const note of notes) console.log(note + "\n");
+    if (burst !== null) console.log(burst + "\n");
     if (memory.length > 2) console.log(memory.join("\n") + "\n");
     console.log(
       `Server peak RSS (VmHWM) over the throughput rows: ${mb(loaded.hwm)} MB; ` +
         `${lines} lines of ${LINE_BYTES} bytes per row, median of ${repeat} runs; ` +
         `${((performance.now() - started) / 1000).toFixed(0)} s in all.`,
     );
-    const broken = rows.some((r) => r.runs.some((run) => run.problems.length > 0));
+    const broken = rows.some((r) => r.runs.some((run) => run.problems.length > 0)) ||
+      pairs.some((p) =>
+        p.rounds.some((r) => r.reference.problems.length + r.offlog.problems.length > 0)
+      );
     if (broken) console.error("Some records were not whole: see the table");
     return broken ? 1 : 0;
   } finally {

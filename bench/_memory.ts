@@ -1,0 +1,82 @@
+// The "memory given back" row of bench/e2e.ts: a fresh server takes a burst (1 GB by
+// default) from 16 "built lines" writer processes on one file; once the last writer's
+// flush() resolved and the writers have exited, the server's VmRSS is read every
+// second while it idles. Then the file is checked (after the samples, so that the
+// check's own work does not delay them).
+
+import { clientArgs, runWriters, startServer } from "./_children.ts";
+import { LINE_BYTES } from "./_lines.ts";
+import { readStatus, span, verify } from "./_runs.ts";
+
+/** What {@linkcode memoryAfterBurst} found. */
+export interface MemoryReport {
+  bytes: number;
+  writers: number;
+  seconds: number;
+  /** VmRSS of the fresh server before the burst (writers' warm-up excluded). */
+  before: number;
+  /** VmHWM at the end of the idle time: the peak. */
+  peak: number;
+  /** VmRSS at 0, 1, 2, ... seconds of idle. */
+  samples: number[];
+  problems: string[];
+}
+
+/** The burst, then `idleSeconds` of samples. */
+export async function memoryAfterBurst(
+  dir: string,
+  options: { bytes: number; writers: number; idleSeconds: number },
+): Promise<MemoryReport> {
+  const socketPath = `${dir}/memory.sock`;
+  const server = await startServer(socketPath);
+  try {
+    const pid = server.process.pid;
+    const per = Math.floor(options.bytes / LINE_BYTES / options.writers);
+    const path = `${dir}/burst.log`;
+    let before = 0;
+    const times = await runWriters(
+      Array.from({ length: options.writers }, (_, client) => ({
+        name: `burst writer ${client}`,
+        args: clientArgs("built", socketPath, path, client, per),
+      })),
+      { onGo: () => before = readStatus(pid).rss },
+    );
+    const samples = [readStatus(pid).rss];
+    for (let s = 1; s <= options.idleSeconds; s++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      samples.push(readStatus(pid).rss);
+    }
+    const peak = readStatus(pid).hwm;
+    const expected = new Map(Array.from({ length: options.writers }, (_, c) => [c, per]));
+    const problems = await verify(new Map([[path, expected]]));
+    return {
+      bytes: per * options.writers * LINE_BYTES,
+      writers: options.writers,
+      seconds: span(times).seconds,
+      before,
+      peak,
+      samples,
+      problems,
+    };
+  } finally {
+    await server.finish("SIGTERM");
+  }
+}
+
+/** The report as a Markdown table row with its header. */
+export function memoryTable(report: MemoryReport): string {
+  const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
+  const last = report.samples.at(-1) ?? NaN;
+  return [
+    "| burst | MB/s | server RSS before (MB) | peak VmHWM (MB) | RSS at idle 0 s (MB) | RSS after " +
+    `${report.samples.length - 1} s (MB) | RSS each second (MB) | records |`,
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    `| ${mb(report.bytes)} MB from ${report.writers} writer processes, one file | ${
+      (report.bytes / report.seconds / 1e6).toFixed(0)
+    } | ${mb(report.before)} | ${mb(report.peak)} | ${mb(report.samples[0] ?? NaN)} | **${
+      mb(last)
+    }** | ${report.samples.map(mb).join(", ")} | ${
+      report.problems.length === 0 ? "whole" : `**${report.problems.join("; ")}**`
+    } |`,
+  ].join("\n");
+}
