@@ -43,4 +43,4 @@ export {
   setExitHandling,
 } from "./client/exit_safety.ts";
 export type { LoggerFile } from "./client/logger.ts";
-export type { RecordFile } from "./client/record_file.ts";
+export type { FlushOptions, RecordFile } from "./client/record_file.ts";

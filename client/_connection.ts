@@ -12,6 +12,7 @@ import {
   type ProtocolVersion,
   SERVER_EXITED,
   type ServerMessage,
+  SYNC_FRAME,
   writeFrameHeader,
 } from "../protocol/mod.ts";
 import { handshake, type Opened } from "./_handshake.ts";
@@ -63,6 +64,8 @@ export class Connection implements Outlet {
   #resend = new ResendLog();
   /** The link the current pump run sends on. */
   #runLink: Link | null = null;
+  /** Durable flushes waiting for `SYNCED` past their target. */
+  #syncs: SyncWaiter[] = [];
 
   constructor(opened: Opened, options: ConnectionOptions) {
     this.#options = options;
@@ -112,7 +115,78 @@ export class Connection implements Outlet {
     await link?.done;
   }
 
+  /**
+   * Asks the server to sync the file past everything acknowledged so far, and waits
+   * for its `SYNCED`. Call once a flush() resolved.
+   *
+   * @throws {Error} The server speaks 0.x, the connection is down, it was lost before
+   * the answer, or no answer came within the timeout.
+   */
+  sync(): Promise<void> {
+    const { socketPath, path, timeout } = this.#options;
+    if (!features(this.#version).acks) {
+      return Promise.reject(
+        new Error(
+          `Cannot flush "${path}" durably: the offlog server at "${socketPath}" ` +
+            `speaks the 0.x protocol, which has no sync request`,
+        ),
+      );
+    }
+    if (this.#state.kind !== "connected") {
+      return Promise.reject(
+        new OfflogConnectionError(
+          `Cannot flush "${path}" durably: not connected to the offlog server at ` +
+            `"${socketPath}"`,
+          { socketPath, unsentBytes: this.#pump.pendingSize },
+        ),
+      );
+    }
+    const link = this.#state.link;
+    const target = this.#pump.delivery.acked;
+    return new Promise<void>((resolve, reject) => {
+      const waiter: SyncWaiter = {
+        target,
+        timer: setTimeout(() => {
+          this.#settleSyncs(
+            waiter,
+            new Deno.errors.TimedOut(
+              `Timed out after ${timeout} ms waiting for the offlog server at ` +
+                `"${socketPath}" to sync "${path}"`,
+            ),
+          );
+        }, timeout),
+        resolve,
+        reject,
+        link,
+      };
+      this.#syncs.push(waiter);
+      link.hold();
+      const frame = new Uint8Array(features(link.version).headerBytes);
+      new DataView(frame.buffer).setUint32(0, SYNC_FRAME);
+      this.#pump.sendControl(frame);
+    });
+  }
+
+  /** Settles `only` (with `error`), or every waiter the total `synced` reaches. */
+  #settleSyncs(only: SyncWaiter | null, error?: Error, synced = -1): void {
+    this.#syncs = this.#syncs.filter((waiter) => {
+      const settle = only === null
+        ? error !== undefined || waiter.target <= synced
+        : waiter === only;
+      if (!settle) return true;
+      clearTimeout(waiter.timer);
+      waiter.link.release();
+      if (error !== undefined) waiter.reject(error);
+      else waiter.resolve();
+      return false;
+    });
+  }
+
   // The pump's outlet.
+
+  async sendControl(bytes: Uint8Array): Promise<void> {
+    await this.#runLink!.send(bytes);
+  }
 
   begin(): void {
     this.#runLink = this.#state.kind === "connected" ? this.#state.link : null;
@@ -172,6 +246,18 @@ export class Connection implements Outlet {
   #enter(next: ConnectionState): void {
     const previous = this.#state;
     if (previous.kind === "closed") return;
+    if (previous.kind === "connected" && this.#syncs.length > 0) {
+      // The answer can only come on the link that asked.
+      this.#pump.dropControls();
+      this.#settleSyncs(
+        null,
+        new OfflogConnectionError(
+          `Lost the connection to the offlog server at "${this.#options.socketPath}" ` +
+            `before it synced "${this.#options.path}"`,
+          { socketPath: this.#options.socketPath, unsentBytes: this.#pump.pendingSize },
+        ),
+      );
+    }
     if (previous.kind === "reconnecting") clearTimeout(previous.timer);
     const link = linkOf(previous);
     if (link !== null && link !== linkOf(next)) link.close();
@@ -196,6 +282,8 @@ export class Connection implements Outlet {
     if (message.type === "ack") {
       const total = link.base + message.bytes;
       if (this.#pump.delivery.recordAcked(total)) this.#resend.acked(total);
+    } else if (message.type === "synced") {
+      this.#settleSyncs(null, undefined, link.base + message.bytes);
     } else if (message.type === "rotated") {
       this.#options.onRotated?.();
     } else if (message.type === "error") {
@@ -270,6 +358,14 @@ export class Connection implements Outlet {
     await this.#pump.idle;
     this.#pump.start();
   }
+}
+
+interface SyncWaiter {
+  target: number;
+  timer: ReturnType<typeof setTimeout>;
+  resolve: () => void;
+  reject: (error: Error) => void;
+  link: Link;
 }
 
 function linkOf(state: ConnectionState): Link | null {

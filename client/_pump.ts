@@ -38,6 +38,8 @@ export interface Outlet {
   begin(): void;
   /** Whether a batch whose send threw is kept to be sent again (not lost). */
   keepsFailed(headerBytes: number): boolean;
+  /** Sends a control frame (a sync request) between two batches. */
+  sendControl(bytes: Uint8Array): Promise<void>;
   /** A send threw: the pump stops; the outlet decides what that means. */
   sendFailed(cause: unknown): Promise<void>;
   /** The pump stopped (ran dry, stopped sending, or failed). */
@@ -85,6 +87,8 @@ export class Pump {
   #closing = false;
   #droppedRecords = 0;
   #droppedSize = 0;
+  /** Control frames to send before the next batch. */
+  #controls: Uint8Array[] = [];
 
   constructor(options: PumpOptions, outlet: Outlet) {
     this.#options = options;
@@ -179,6 +183,21 @@ export class Pump {
     });
   }
 
+  /**
+   * Sends a control frame after the batches already taken, before the next one.
+   *
+   * @param bytes The frame.
+   */
+  sendControl(bytes: Uint8Array): void {
+    this.#controls.push(bytes);
+    this.start();
+  }
+
+  /** Drops control frames not sent yet (their connection is gone). */
+  dropControls(): void {
+    this.#controls = [];
+  }
+
   /** Starts a pump run unless one is running (e.g. after a reconnect). */
   start(): void {
     if (this.#pumping) return;
@@ -259,6 +278,11 @@ export class Pump {
         if (this.#error !== null) break;
         header = outlet.headerBytes();
         if (header === null) break;
+        const control = this.#controls.shift();
+        if (control !== undefined) {
+          await outlet.sendControl(control);
+          continue;
+        }
         let batch = outlet.resend(header);
         if (batch === null) {
           if (this.#queue.records === 0) break;

@@ -7,6 +7,7 @@
 
 import { type OutBatch, type Outlet, type OverflowPolicy, Pump } from "./_pump.ts";
 import { register, unregister } from "./_registry.ts";
+import type { FlushOptions } from "./record_file.ts";
 
 /** Units per file write: large writes, few syscalls. */
 const BATCH_UNITS = 256 * 1024;
@@ -133,7 +134,8 @@ export class LocalFile implements AsyncDisposable {
    * written after it: a program that writes faster than the disk takes still gets its
    * flush() resolved).
    *
-   * @returns A promise that resolves once those records are written.
+   * @param options `durable`: also sync the file to disk (`fdatasync`) after.
+   * @returns A promise that resolves once those records are written (or synced).
    * @throws The error of an append that failed.
    *
    * @example
@@ -145,8 +147,9 @@ export class LocalFile implements AsyncDisposable {
    * await file.flush();
    * ```
    */
-  flush(): Promise<void> {
-    return this.#pump.flush();
+  flush(options: FlushOptions = {}): Promise<void> {
+    const flushed = this.#pump.flush();
+    return options.durable ? flushed.then(() => this.#file.syncData()) : flushed;
   }
 
   /**
@@ -217,6 +220,7 @@ export class LocalFile implements AsyncDisposable {
         }
       },
       keepsFailed: () => false,
+      sendControl: () => Promise.resolve(),
       sendFailed: (cause: unknown) => {
         this.#pump.fail(cause instanceof Error ? cause : new Error(String(cause)));
         return Promise.resolve();

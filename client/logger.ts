@@ -9,6 +9,7 @@ import { format } from "node:util";
 import { CRITICAL, DEBUG, ERROR, INFO, levelName, WARNING } from "./levels.ts";
 import { LocalFile } from "./local_file.ts";
 import { ProxyFile } from "./proxy_file.ts";
+import type { FlushOptions } from "./record_file.ts";
 import type { LoggerFile, LoggerOptions, LogRecord } from "./logger_options.ts";
 import {
   checkLevels,
@@ -308,8 +309,10 @@ export class Logger implements AsyncDisposable {
   }
 
   /**
-   * Waits until every record so far is in the file.
+   * Waits until every record so far is in the file; with `{ durable: true }`, until
+   * it is synced to disk (see `ProxyFile.flush()`).
    *
+   * @param options `durable`: wait until the records are synced to disk.
    * @returns A promise that resolves once they are.
    *
    * @example
@@ -319,8 +322,8 @@ export class Logger implements AsyncDisposable {
    * await logger.flush();
    * ```
    */
-  async flush(): Promise<void> {
-    await this.#file?.flush();
+  async flush(options: FlushOptions = {}): Promise<void> {
+    await this.#file?.flush(options);
   }
 
   /**

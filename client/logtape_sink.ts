@@ -55,6 +55,12 @@ export interface OfflogSinkOptions {
    * @default {true}
    */
   closeFile?: boolean;
+  /**
+   * Make LogTape's `drain()` a durable flush: it resolves once the records are
+   * synced to disk (`flush({ durable: true })`), not only written.
+   * @default {false}
+   */
+  durable?: boolean;
 }
 
 /**
@@ -78,6 +84,11 @@ export interface OpenOfflogSinkOptions extends ProxyFileOptions {
    * @default {false}
    */
   localFile?: boolean;
+  /**
+   * Make LogTape's `drain()` a durable flush.
+   * @default {false}
+   */
+  durable?: boolean;
 }
 
 /**
@@ -118,7 +129,7 @@ export function getOfflogSink(
   const closeFile = options.closeFile ?? true;
   const sink = (record: LogRecord): void => file.write(formatter(record));
   return Object.assign(sink, {
-    drain: (): Promise<void> => file.flush(),
+    drain: (): Promise<void> => file.flush({ durable: options.durable ?? false }),
     [Symbol.asyncDispose]: (): Promise<void> => closeFile ? file.close() : file.flush(),
   });
 }
@@ -149,7 +160,7 @@ export async function openOfflogSink(
   path: string,
   options: OpenOfflogSinkOptions = {},
 ): Promise<OfflogSink> {
-  const { formatter, localFile, ...fileOptions } = options;
+  const { formatter, localFile, durable, ...fileOptions } = options;
   const file = localFile
     ? await LocalFile.open(path, {
       ...(fileOptions.maxPendingBytes === undefined
@@ -158,5 +169,8 @@ export async function openOfflogSink(
       ...(fileOptions.overflow === undefined ? {} : { overflow: fileOptions.overflow }),
     })
     : await ProxyFile.open(path, fileOptions);
-  return getOfflogSink(file, formatter === undefined ? {} : { formatter });
+  return getOfflogSink(file, {
+    ...(formatter === undefined ? {} : { formatter }),
+    durable: durable ?? false,
+  });
 }

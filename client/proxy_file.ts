@@ -15,6 +15,7 @@ import { handshake } from "./_handshake.ts";
 import { Connection } from "./_connection.ts";
 import { type OverflowPolicy, Pump } from "./_pump.ts";
 import { register, unregister } from "./_registry.ts";
+import type { FlushOptions } from "./record_file.ts";
 
 export type { OverflowPolicy } from "./_pump.ts";
 
@@ -208,7 +209,12 @@ export class ProxyFile implements AsyncDisposable {
    * call. Against a 0.x server, which does not acknowledge, it waits until the data
    * is in the socket. Fails if nothing progresses for `timeout` ms.
    *
-   * @returns A promise that resolves once the data is written.
+   * With `{ durable: true }` it then asks the server to sync the file to disk
+   * (`fdatasync`) and waits for its answer: the records are on disk, not only in the
+   * page cache. A 0.x server cannot: then it rejects rather than pretend.
+   *
+   * @param options `durable`: wait until the data is synced to disk.
+   * @returns A promise that resolves once the data is written (or synced).
    * @throws The error the server reported, or {@linkcode OfflogConnectionError}.
    * @throws {Deno.errors.TimedOut} No progress for `timeout` ms.
    *
@@ -218,10 +224,13 @@ export class ProxyFile implements AsyncDisposable {
    * await using file = await ProxyFile.open("/tmp/app.log");
    * file.write("important\n");
    * await file.flush();
+   * file.write("must survive a power cut\n");
+   * await file.flush({ durable: true });
    * ```
    */
-  flush(): Promise<void> {
-    return this.#pump.flush();
+  flush(options: FlushOptions = {}): Promise<void> {
+    const flushed = this.#pump.flush();
+    return options.durable ? flushed.then(() => this.#connection.sync()) : flushed;
   }
 
   /**

@@ -5,6 +5,24 @@
  */
 
 /**
+ * Options of `flush()`.
+ *
+ * @example
+ * ```ts
+ * import type { FlushOptions } from "./record_file.ts";
+ * const options: FlushOptions = { durable: true };
+ * ```
+ */
+export interface FlushOptions {
+  /**
+   * Resolve only once the file is synced to disk (`fdatasync`) past everything
+   * written before the call, not only written.
+   * @default {false}
+   */
+  durable?: boolean;
+}
+
+/**
  * A file that takes records without waiting: a `ProxyFile`, a `LocalFile`, or
  * anything else with these methods (an in-memory file in tests, say).
  *
@@ -25,8 +43,11 @@
 export interface RecordFile {
   /** Queues one record's text; must not wait. */
   write(text: string): void;
-  /** Resolves once everything written before the call is in the file. */
-  flush(): Promise<void>;
+  /**
+   * Resolves once everything written before the call is in the file; with
+   * `durable`, once it is synced to disk too.
+   */
+  flush(options?: FlushOptions): Promise<void>;
   /** Writes what is queued and closes; safe to call twice. */
   close(): Promise<void>;
   /** Records written and not yet in the file, if the file counts them. */

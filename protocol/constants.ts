@@ -96,3 +96,29 @@ export const MAX_RECORD_BYTES: number = 16 * 1024 * 1024;
  * ```
  */
 export const MAX_MESSAGE_BYTES: number = 16 * 1024;
+
+/**
+ * A frame header with this length is no frame but a sync request: once the records
+ * before it are written, the server syncs the file (`fdatasync`) and answers
+ * `SYNCED <n>`. A server that does not know it refuses it as a record over the
+ * maximum, so a client learns that durable flushes are not supported.
+ *
+ * @example
+ * ```ts
+ * import { SYNC_FRAME } from "./constants.ts";
+ * console.log(SYNC_FRAME === 0xffffffff); // true
+ * ```
+ */
+export const SYNC_FRAME: number = 0xffffffff;
+
+/**
+ * The opening of a stats request: the server answers `STATS <json>` NUL and closes.
+ * A 0.x server takes it for a relative path and refuses it.
+ *
+ * @example
+ * ```ts
+ * import { STATS_HELLO } from "./constants.ts";
+ * console.log(STATS_HELLO); // "offlog/stats"
+ * ```
+ */
+export const STATS_HELLO: string = "offlog/stats";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { FRAME_HEADER_BYTES, MAX_RECORD_BYTES } from "./constants.ts";
+import { FRAME_HEADER_BYTES, MAX_RECORD_BYTES, SYNC_FRAME } from "./constants.ts";
 import { Parts } from "./_parts.ts";
 import type { ProtocolVersion } from "./opening.ts";
 import { features } from "./versions.ts";
@@ -50,6 +50,11 @@ export interface Unit {
   parts: Uint8Array[];
   /** Their total length. */
   bytes: number;
+  /**
+   * Set on the empty unit that stands for a sync request ({@linkcode SYNC_FRAME}):
+   * the client asks for `SYNCED` once its records so far are on disk.
+   */
+  sync?: true;
 }
 
 /**
@@ -151,6 +156,11 @@ export class FrameReader implements RecordReader {
         if (this.#headerFill < FRAME_HEADER_BYTES) break;
         this.#headerFill = 0;
         this.#need = new DataView(this.#header.buffer).getUint32(0);
+        if (this.#need === SYNC_FRAME) {
+          units.push({ parts: [], bytes: 0, sync: true });
+          this.#need = -1;
+          continue;
+        }
         if (this.#need > MAX_RECORD_BYTES) {
           this.#error =
             `record of ${this.#need} bytes is larger than the maximum of ${MAX_RECORD_BYTES} bytes`;

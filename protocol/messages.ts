@@ -15,6 +15,13 @@ export const BYE = "BYE";
 export const ROTATED = "ROTATED";
 /** Prefix of `ACK <n>`: the server wrote `n` payload bytes in all (offlog/1 only). */
 export const ACK_PREFIX = "ACK ";
+/**
+ * Prefix of `SYNCED <n>`: the file is synced to disk past `n` payload bytes of this
+ * client, the answer to a sync request (offlog/1 only, only when asked).
+ */
+export const SYNCED_PREFIX = "SYNCED ";
+/** Prefix of `STATS <json>`: the answer to a stats request, then the server closes. */
+export const STATS_PREFIX = "STATS ";
 
 /**
  * One message from the server, parsed.
@@ -31,6 +38,7 @@ export type ServerMessage =
   | { type: "bye" }
   | { type: "rotated" }
   | { type: "ack"; bytes: number }
+  | { type: "synced"; bytes: number }
   | { type: "error"; name: string; message: string };
 
 const encoder = new TextEncoder();
@@ -91,12 +99,13 @@ export function parseMessage(text: string): ServerMessage {
   if (text === OK) return { type: "ok" };
   if (text === BYE) return { type: "bye" };
   if (text === ROTATED) return { type: "rotated" };
-  if (text.startsWith(ACK_PREFIX)) {
-    const digits = text.slice(ACK_PREFIX.length);
+  for (
+    const [prefix, type] of [[ACK_PREFIX, "ack"], [SYNCED_PREFIX, "synced"]] as const
+  ) {
+    if (!text.startsWith(prefix)) continue;
+    const digits = text.slice(prefix.length);
     const bytes = Number(digits);
-    if (/^[0-9]+$/.test(digits) && Number.isSafeInteger(bytes)) {
-      return { type: "ack", bytes };
-    }
+    if (/^[0-9]+$/.test(digits) && Number.isSafeInteger(bytes)) return { type, bytes };
   }
   const colon = text.indexOf(": ");
   if (colon > 0 && /^[A-Za-z_][A-Za-z0-9_]*$/.test(text.slice(0, colon))) {

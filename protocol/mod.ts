@@ -21,6 +21,8 @@ export {
   MAX_RECORD_BYTES,
   NUL,
   PATH_MAX,
+  STATS_HELLO,
+  SYNC_FRAME,
   V1_HELLO,
 } from "./constants.ts";
 export {
@@ -34,6 +36,8 @@ export {
   parseMessage,
   ROTATED,
   type ServerMessage,
+  STATS_PREFIX,
+  SYNCED_PREFIX,
 } from "./messages.ts";
 export {
   encodeOpening,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { NUL, PATH_MAX, V1_HELLO } from "./constants.ts";
+import { NUL, PATH_MAX, STATS_HELLO, V1_HELLO } from "./constants.ts";
 import { concat } from "./_bytes.ts";
 
 const encoder = new TextEncoder();
@@ -55,7 +55,8 @@ export function encodeOpening(path: string, version: ProtocolVersion): Uint8Arra
 export type OpeningResult =
   | { state: "more" }
   | { state: "done"; version: ProtocolVersion; path: Uint8Array; rest: Uint8Array }
-  | { state: "refused"; name: string; message: string };
+  | { state: "refused"; name: string; message: string }
+  | { state: "stats" };
 
 /**
  * Reads a client's opening from the bytes of successive reads, as the server does.
@@ -102,7 +103,8 @@ export class OpeningReader {
       }
       const token = data.subarray(0, end);
       const rest = data.subarray(end + 1);
-      if (this.#version === null && isHello(token)) {
+      if (this.#version === null && same(token, STATS_BYTES)) return { state: "stats" };
+      if (this.#version === null && same(token, HELLO_BYTES)) {
         this.#version = "offlog/1";
         data = rest;
         continue;
@@ -126,8 +128,10 @@ export class OpeningReader {
 
 const HELLO_BYTES = encoder.encode(V1_HELLO);
 
-function isHello(token: Uint8Array): boolean {
-  if (token.length !== HELLO_BYTES.length) return false;
-  for (let i = 0; i < token.length; i++) if (token[i] !== HELLO_BYTES[i]) return false;
+const STATS_BYTES = encoder.encode(STATS_HELLO);
+
+function same(token: Uint8Array, expected: Uint8Array): boolean {
+  if (token.length !== expected.length) return false;
+  for (let i = 0; i < token.length; i++) if (token[i] !== expected[i]) return false;
   return true;
 }

@@ -115,13 +115,14 @@ export class BatchWriter {
    * @param batch The batch.
    * @param bytes How many of its bytes went in.
    * @param error Why the rest did not.
+   * @returns The bytes of whole units that stay in the file.
    */
   async failPart(
     file: Deno.FsFile,
     batch: Entry[],
     bytes: number,
     error: unknown,
-  ): Promise<void> {
+  ): Promise<number> {
     let whole = 0;
     let units = 0;
     while (units < batch.length && whole + batch[units]!.unit.bytes <= bytes) {
@@ -150,6 +151,7 @@ export class BatchWriter {
     const failed = new Set<Owner>();
     for (const { owner } of batch.slice(units)) failed.add(owner);
     for (const owner of failed) owner.onWriteError(error);
+    return whole;
   }
 }
 

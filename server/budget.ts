@@ -115,3 +115,51 @@ export class Budget {
     return new Promise((resolve) => this.#waiting.push(resolve));
   }
 }
+
+/**
+ * What one client's unfinished record holds of a {@linkcode Budget}, kept equal to
+ * the bytes its reader holds.
+ *
+ * @example
+ * ```ts
+ * import { Budget, UnfinishedHold } from "./budget.ts";
+ * import assert from "node:assert/strict";
+ * const budget = new Budget(1024);
+ * const hold = new UnfinishedHold(budget);
+ * assert.equal(hold.set(300), true);
+ * assert.equal(hold.set(600), false); // past half of 1024: refuse the client
+ * hold.set(0);
+ * assert.equal(budget.unfinished, 0);
+ * ```
+ */
+export class UnfinishedHold {
+  #budget: Budget | undefined;
+  #held = 0;
+
+  /**
+   * Holds nothing yet.
+   *
+   * @param budget The server's budget; none: unbounded.
+   */
+  constructor(budget: Budget | undefined) {
+    this.#budget = budget;
+  }
+
+  /**
+   * Holds `bytes` in all (more or less than before).
+   *
+   * @param bytes The bytes of the unfinished record now.
+   * @returns `false` when they do not fit: the client must be refused.
+   */
+  set(bytes: number): boolean {
+    const budget = this.#budget;
+    if (budget === undefined || bytes === this.#held) return true;
+    if (bytes < this.#held) {
+      budget.releaseUnfinished(this.#held - bytes);
+    } else if (!budget.holdUnfinished(bytes - this.#held)) {
+      return false;
+    }
+    this.#held = bytes;
+    return true;
+  }
+}

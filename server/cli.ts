@@ -11,12 +11,14 @@ import { DEFAULT_ROTATE_CHECK_MS } from "./rotation.ts";
 import { serve } from "./serve.ts";
 import { parseSocketMode } from "./_listen.ts";
 import { VERSION } from "./version.ts";
+import { requestStats } from "./_stats_request.ts";
 import { DEFAULT_OPENING_TIMEOUT_MS } from "./_limits.ts";
 
 const USAGE = "usage: offlog [-h] [--version] [-n] [-s SOCKET_FILE] [-l LOGFILE] " +
   "[--root DIR] [--socket-mode MODE] [--rotate-check MS] [--tell-rotated] " +
   "[--max-clients N] [--opening-timeout MS] [--max-buffered-bytes N] " +
-  "[--allow-hardlinks] [--allow-devices]";
+  "[--allow-hardlinks] [--allow-devices] [--stats-interval S] [--metrics-file PATH] " +
+  "[--metrics-interval S] [--sync-interval MS] [--stats]";
 
 const HELP = `${USAGE}
 
@@ -62,6 +64,17 @@ options:
                         which it otherwise refuses.
   --allow-devices       Let clients open character devices (/dev/null,
                         /dev/full); only regular files otherwise.
+  --stats-interval S    Write a stats line to the server's log every S seconds.
+                        Default: off.
+  --metrics-file PATH   Keep the server's figures in PATH in the Prometheus text
+                        format (node_exporter's textfile collector), rewritten
+                        atomically (PATH.tmp, then a rename).
+  --metrics-interval S  Seconds between rewrites of --metrics-file. Default: 15.
+  --sync-interval MS    Sync (fdatasync) every file that changed, every MS.
+                        Default: off (clients ask with flush({ durable: true })).
+  --stats               Ask the server running on SOCKET_FILE for its figures,
+                        print them as one JSON object, and exit (1 when no
+                        server answers). Needs only the socket's permissions.
 
 Deno needs --allow-read and --allow-write on the files to serve and on the socket,
 and --allow-net=unix:SOCKET_FILE for the socket.
@@ -103,6 +116,11 @@ export async function main(args: string[]): Promise<number> {
         "max-buffered-bytes": { type: "string" },
         "allow-hardlinks": { type: "boolean" },
         "allow-devices": { type: "boolean" },
+        "stats-interval": { type: "string" },
+        "metrics-file": { type: "string" },
+        "metrics-interval": { type: "string" },
+        "sync-interval": { type: "string" },
+        stats: { type: "boolean" },
       },
     }));
   } catch (error) {
@@ -117,6 +135,16 @@ export async function main(args: string[]): Promise<number> {
     console.log(`offlog ${VERSION}`);
     return 0;
   }
+  if (values.stats) {
+    try {
+      const snapshot = await requestStats(values["socket-file"], 5000);
+      console.log(JSON.stringify(snapshot));
+      return 0;
+    } catch (error) {
+      console.error(`offlog: error: ${(error as Error).message}`);
+      return 1;
+    }
+  }
   const rotateCheck = Number(values["rotate-check"] ?? DEFAULT_ROTATE_CHECK_MS);
   if (!Number.isInteger(rotateCheck) || rotateCheck < 0) {
     console.error(`${USAGE}\nofflog: error: --rotate-check takes a whole number of ms`);
@@ -126,8 +154,20 @@ export async function main(args: string[]): Promise<number> {
     maxClients?: number;
     openingTimeout?: number;
     maxBufferedBytes?: number;
+    statsInterval?: number;
+    metricsInterval?: number;
+    syncInterval?: number;
   } = {};
   try {
+    const numbers = [
+      ["stats-interval", "statsInterval", 0],
+      ["metrics-interval", "metricsInterval", 1],
+      ["sync-interval", "syncInterval", 0],
+    ] as const;
+    for (const [flag, key, min] of numbers) {
+      const text = values[flag];
+      if (text !== undefined) limits[key] = wholeNumber(`--${flag}`, text, min);
+    }
     if (values["max-clients"] !== undefined) {
       limits.maxClients = wholeNumber("--max-clients", values["max-clients"], 1);
     }
@@ -170,6 +210,7 @@ export async function main(args: string[]): Promise<number> {
       notify: values.notify ?? false,
       allowHardlinks: values["allow-hardlinks"] ?? false,
       allowDevices: values["allow-devices"] ?? false,
+      metricsFile: values["metrics-file"] ?? null,
       ...limits,
       ...(socketMode === undefined ? {} : { socketMode }),
     });

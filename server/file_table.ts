@@ -4,7 +4,12 @@
  * @module
  */
 
-import { type FileOptions, type Owner, SharedFile } from "./shared_file.ts";
+import {
+  type FileCounters,
+  type FileOptions,
+  type Owner,
+  SharedFile,
+} from "./shared_file.ts";
 
 /**
  * The server's open files. Clients of one path share one handle, opened by the first
@@ -27,6 +32,8 @@ import { type FileOptions, type Owner, SharedFile } from "./shared_file.ts";
  */
 export class FileTable {
   #files = new Map<string, Promise<SharedFile>>();
+  /** Per path, since the server started: kept when the file closes. */
+  #counters = new Map<string, FileCounters>();
   #open = new Set<SharedFile>();
   #openings = new WeakMap<SharedFile, Promise<SharedFile>>();
   #options: FileOptions;
@@ -57,7 +64,12 @@ export class FileTable {
     for (;;) {
       let opening = this.#files.get(path);
       if (opening === undefined) {
-        opening = SharedFile.open(path, this.#options);
+        let counters = this.#counters.get(path);
+        if (counters === undefined) {
+          counters = { bytesWritten: 0, writeErrors: 0, reopens: 0, syncs: 0 };
+          this.#counters.set(path, counters);
+        }
+        opening = SharedFile.open(path, this.#options, counters);
         this.#files.set(path, opening);
         opening.catch(() => {
           if (this.#files.get(path) === opening) this.#files.delete(path);

@@ -9,7 +9,9 @@ import { ServerLog } from "./_server_log.ts";
 import { FileTable } from "./file_table.ts";
 import type { FileOptions, SharedFile } from "./shared_file.ts";
 import { DEFAULT_ROTATE_CHECK_MS, Rotation } from "./rotation.ts";
-import { Session } from "./session.ts";
+import { Session, type SessionContext } from "./session.ts";
+import { ServerStats } from "./stats.ts";
+import { startPeriodic } from "./_periodic.ts";
 import { Access } from "./access.ts";
 import { Notifier } from "./notify.ts";
 import { describeScope } from "./scope.ts";
@@ -118,6 +120,28 @@ export interface ServeOptions {
    * @default {false}
    */
   allowDevices?: boolean;
+  /**
+   * Seconds between stats lines in the server's log; 0: none.
+   * @default {0}
+   */
+  statsInterval?: number;
+  /**
+   * A file to keep the figures in, in the Prometheus text format (for
+   * node_exporter's textfile collector), rewritten atomically; `null`: none.
+   * @default {null}
+   */
+  metricsFile?: string | null;
+  /**
+   * Seconds between rewrites of `metricsFile`.
+   * @default {15}
+   */
+  metricsInterval?: number;
+  /**
+   * Milliseconds between syncs (`fdatasync`) of every file that changed; 0: none
+   * (clients ask with a durable flush).
+   * @default {0}
+   */
+  syncInterval?: number;
 }
 
 /**
@@ -213,12 +237,22 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
     allowDevices: options.allowDevices ?? false,
     log: say,
   };
-  const context = {
+  const stats = new ServerStats();
+  const sessions = new Set<Session>();
+  const snapshot = () => {
+    let clients = 0;
+    for (const session of sessions) if (!session.isStatsRequest) clients++;
+    return stats.snapshot(clients, context.files.open);
+  };
+  const context: SessionContext = {
     files: new FileTable(fileOptions),
     log: say,
     access: (path: string) => access.check(path),
     budget,
     openingTimeout,
+    stats: snapshot,
+    onRefused: () => stats.refused(),
+    onStatsRequest: () => stats.statsRequest(),
   };
   log.info(
     "Limits: --max-clients %d, --opening-timeout %d ms, --max-buffered-bytes %d%s",
@@ -229,7 +263,6 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
       ? ", hard-linked files refused (confined server)"
       : "",
   );
-  const sessions = new Set<Session>();
   const reopenFailures = new Map<string, string>();
   const onReopened = (file: SharedFile, why: string, error?: unknown) => {
     if (error !== undefined) {
@@ -271,7 +304,9 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
         await new Promise((resolve) => setTimeout(resolve, backoff));
         continue;
       }
+      stats.connected();
       if (sessions.size >= maxClients) {
+        stats.refused();
         refusals.say(`Refused a client: too many clients (--max-clients ${maxClients})`);
         void refuse(
           conn,
@@ -290,11 +325,22 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
     }
   })();
 
+  const periodic = await startPeriodic({
+    snapshot,
+    files: context.files,
+    log: say,
+    statsInterval: options.statsInterval ?? 0,
+    metricsFile: options.metricsFile ?? null,
+    metricsInterval: options.metricsInterval ?? 15,
+    syncInterval: options.syncInterval ?? 0,
+  });
+
   const finished = Promise.withResolvers<void>();
   let closing: Promise<void> | null = null;
   const stop = async () => {
     stopping = true;
     rotation.stop();
+    await periodic.stop();
     log.info("Shutting down");
     await notifier?.send("STOPPING=1\nSTATUS=Shutting down").catch((error) => {
       log.warning("Could not notify systemd (%s): %s", notifier?.target, String(error));

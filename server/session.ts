@@ -15,6 +15,8 @@ import {
   recordReader,
   ROTATED,
   SERVER_EXITED,
+  STATS_PREFIX,
+  SYNCED_PREFIX,
   type Unit,
 } from "../protocol/mod.ts";
 import { ClientConn, MIN_READ, nextReadSize } from "./_client_conn.ts";
@@ -22,7 +24,9 @@ import { describeFsError } from "./_describe_error.ts";
 import { logText } from "./_log_text.ts";
 import type { FileTable } from "./file_table.ts";
 import type { AccessResult } from "./access.ts";
-import type { Budget } from "./budget.ts";
+import { type Budget, UnfinishedHold } from "./budget.ts";
+import type { StatsSnapshot } from "./stats.ts";
+import { SyncQueue } from "./_sync_queue.ts";
 import { HIGH_WATER_BYTES, type Owner, type SharedFile } from "./shared_file.ts";
 
 /** Ends a 0.x line cut off at shutdown. */
@@ -55,6 +59,11 @@ export interface SessionContext {
    * @default {0}
    */
   openingTimeout?: number;
+  /** The server's figures, for a stats request; none: stats are refused. */
+  stats?: () => StatsSnapshot;
+  /** Told when a client is refused, and when a connection was a stats request. */
+  onRefused?: () => void;
+  onStatsRequest?: () => void;
 }
 
 /**
@@ -88,10 +97,19 @@ export class Session implements Owner {
   #stopping = false;
   #aborted = false;
   #timedOut = false;
-  /** Bytes of an unfinished record held against the budget. */
-  #unfinished = 0;
+  /** This client's unfinished record, held against the budget. */
+  #unfinished: UnfinishedHold;
   /** Bytes of complete records counted against the budget and not yet written. */
   #queued = 0;
+  #syncs: SyncQueue = new SyncQueue({
+    written: () => this.#written,
+    failed: () => this.failed,
+    file: () => this.#file,
+    synced: (position) => this.#conn.send(SYNCED_PREFIX + position),
+    syncFailed: (error) => this.onWriteError(error),
+  });
+  /** Whether the connection was a stats request. */
+  #statsRequest = false;
 
   /**
    * Starts serving `conn`.
@@ -104,6 +122,7 @@ export class Session implements Owner {
     this.id = id;
     this.#conn = new ClientConn(conn);
     this.#context = context;
+    this.#unfinished = new UnfinishedHold(context.budget);
     this.done = this.#run();
   }
 
@@ -147,6 +166,12 @@ export class Session implements Owner {
     this.#context.budget?.releaseQueued(bytes);
     if (features(this.#version).acks) this.#conn.ack(() => this.#written);
     if (this.#written >= this.#received) this.#whenWritten?.();
+    this.#syncs.wake();
+  }
+
+  /** Whether the connection is a stats request rather than a client of a file. */
+  get isStatsRequest(): boolean {
+    return this.#statsRequest;
   }
 
   /** {@inheritDoc Owner.onWriteError} */
@@ -158,6 +183,7 @@ export class Session implements Owner {
     this.#conn.send(message);
     this.#conn.sent().then(() => this.#conn.close());
     this.#whenWritten?.();
+    this.#syncs.wake();
   }
 
   async #run(): Promise<void> {
@@ -169,8 +195,7 @@ export class Session implements Owner {
     } finally {
       await this.#conn.sent();
       this.#conn.close();
-      this.#context.budget?.releaseUnfinished(this.#unfinished);
-      this.#unfinished = 0;
+      this.#unfinished.set(0);
       this.#context.budget?.releaseQueued(this.#queued);
       this.#queued = 0;
       if (this.#file !== null) {
@@ -208,6 +233,7 @@ export class Session implements Owner {
   #timeOut(ms: number): void {
     if (this.#conn.closed) return;
     this.#timedOut = true;
+    this.#context.onRefused?.();
     this.#context.log(
       `Client ${this.id} timed out before completing its opening (${ms} ms)`,
       true,
@@ -232,6 +258,7 @@ export class Session implements Owner {
       }
       const result = reader.push(chunk);
       if (result.state === "more") continue;
+      if (result.state === "stats") return this.#answerStats();
       if (result.state === "refused") {
         return this.#refuse(formatError(result.name, result.message), "");
       }
@@ -265,8 +292,22 @@ export class Session implements Owner {
     }
   }
 
+  /** A stats request: the figures as one message, then the connection closes. */
+  #answerStats(): null {
+    this.#statsRequest = true;
+    this.#context.onStatsRequest?.();
+    const stats = this.#context.stats;
+    if (stats === undefined) {
+      return this.#refuse(formatError("ValueError", "stats are not available"), "");
+    }
+    this.#context.log(`Client ${this.id} asked for stats`);
+    this.#conn.send(STATS_PREFIX + JSON.stringify(stats()));
+    return null;
+  }
+
   #refuse(message: string, where: string): null {
     if (this.#timedOut) return null;
+    this.#context.onRefused?.();
     this.#context.log(
       `Client ${this.id} access denied${where}: ${logText(message)}`,
       true,
@@ -282,6 +323,7 @@ export class Session implements Owner {
     const budget = this.#context.budget;
     const accept = (unit: Unit) => {
       if (this.failed) return;
+      if (unit.sync) return this.#syncs.request(this.#received);
       this.#received += unit.bytes;
       this.#queued += unit.bytes;
       budget?.addQueued(unit.bytes);
@@ -297,7 +339,7 @@ export class Session implements Owner {
           refusal = formatError("ValueError", reader.error);
           break;
         }
-        if (!this.#holdUnfinished(reader.heldBytes)) {
+        if (!this.#unfinished.set(reader.heldBytes)) {
           refusal = formatError(
             "MemoryError",
             `Unfinished record refused: the server's memory budget for unfinished ` +
@@ -314,15 +356,17 @@ export class Session implements Owner {
     if (this.failed) return;
     if (refusal !== null) {
       // What came before is written; then the client is told and closed.
+      this.#context.onRefused?.();
       this.#context.log(`Client ${this.id} refused: ${refusal}`, true);
     } else {
       const last = reader.end();
       refusal = this.#end(last, reader.heldBytes, accept); // heldBytes: now dropped
     }
-    this.#holdUnfinished(0);
+    this.#unfinished.set(0);
     if (this.#written < this.#received && !this.failed) {
       await new Promise<void>((resolve) => this.#whenWritten = resolve);
     }
+    await this.#syncs.idle;
     if (this.failed) return;
     if (refusal !== null) this.#conn.send(refusal);
     else if (!this.#stopping) this.#conn.send(BYE);
@@ -361,23 +405,5 @@ export class Session implements Owner {
       `Connection ended in the middle of a record: its ${dropped} bytes ` +
         `(header included) were dropped`,
     );
-  }
-
-  /**
-   * Holds `bytes` of an unfinished record against the budget.
-   *
-   * @returns `false` when they do not fit: the client must be refused.
-   */
-  #holdUnfinished(bytes: number): boolean {
-    const budget = this.#context.budget;
-    if (budget === undefined || bytes === this.#unfinished) return true;
-    if (bytes < this.#unfinished) {
-      budget.releaseUnfinished(this.#unfinished - bytes);
-      this.#unfinished = bytes;
-      return true;
-    }
-    if (!budget.holdUnfinished(bytes - this.#unfinished)) return false;
-    this.#unfinished = bytes;
-    return true;
   }
 }

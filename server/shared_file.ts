@@ -65,6 +65,32 @@ export interface FileOptions extends OpenRules {
 }
 
 /**
+ * What happened to one path since the server started, across its handles: kept by the
+ * file table, counted by each `SharedFile` of that path.
+ *
+ * @example
+ * ```ts
+ * import type { FileCounters } from "./shared_file.ts";
+ * const counters: FileCounters = { bytesWritten: 0, writeErrors: 0, reopens: 0, syncs: 0 };
+ * ```
+ */
+export interface FileCounters {
+  /** Bytes appended to the path. */
+  bytesWritten: number;
+  /** Writes (or syncs) that failed. */
+  writeErrors: number;
+  /** Reopens after rotation. */
+  reopens: number;
+  /** `fdatasync` calls made. */
+  syncs: number;
+}
+
+/** Counters that belong to no table (a file opened on its own). */
+function freshCounters(): FileCounters {
+  return { bytesWritten: 0, writeErrors: 0, reopens: 0, syncs: 0 };
+}
+
+/**
  * A file open for appending. Units queue while a write is in flight and go out
  * together in the next one, so each write is large and each unit contiguous. A unit is
  * in the file whole or not at all, and its owner is told which.
@@ -101,13 +127,23 @@ export class SharedFile {
   #writing: Promise<void> | null = null;
   #belowHighWater: (() => void)[] = [];
   #reopen: PromiseWithResolvers<boolean> | null = null;
+  /** Counted for the path, across handles. */
+  readonly counters: FileCounters;
+  /** Written since the last sync started. */
+  #dirty = false;
+  /** A sync asked for: from then on, a reopen syncs the old handle first. */
+  #wantsSync = false;
+  #syncing: Promise<void> = Promise.resolve();
+  #nextSync: Promise<void> | null = null;
 
   private constructor(
     path: string,
     file: Deno.FsFile,
     ino: number | null,
     options: FileOptions,
+    counters: FileCounters,
   ) {
+    this.counters = counters;
     this.path = path;
     this.#file = file;
     this.#ino = ino;
@@ -127,9 +163,41 @@ export class SharedFile {
   static async open(
     path: string,
     options: FileOptions = { refuseHardlinks: false, timeoutMs: 10_000 },
+    counters: FileCounters = freshCounters(),
   ): Promise<SharedFile> {
     const file = await openAppend(path, options);
-    return new SharedFile(path, file, (await file.stat()).ino, options);
+    return new SharedFile(path, file, (await file.stat()).ino, options, counters);
+  }
+
+  /** Whether anything was written since the last sync began. */
+  get dirty(): boolean {
+    return this.#dirty;
+  }
+
+  /**
+   * Syncs the file's data to disk (`fdatasync`) past everything written so far.
+   * Requests made while a sync waits to start share it.
+   *
+   * @returns A promise that resolves once synced.
+   * @throws What `syncData()` throws (EIO).
+   */
+  sync(): Promise<void> {
+    this.#wantsSync = true;
+    if (this.#nextSync !== null) return this.#nextSync;
+    const next: Promise<void> = this.#syncing.catch(() => {}).then(async () => {
+      if (this.#nextSync === next) this.#nextSync = null;
+      this.#dirty = false;
+      this.counters.syncs++;
+      try {
+        await this.#file.syncData();
+      } catch (error) {
+        this.counters.writeErrors++;
+        throw error;
+      }
+    });
+    this.#nextSync = next;
+    this.#syncing = next;
+    return next;
   }
 
   /** Clients using the file. */
@@ -259,7 +327,15 @@ export class SharedFile {
     for (let attempt = 0;; attempt++) {
       const written = await this.#writer.write(this.#file, data);
       if (!written.ok) {
-        await this.#writer.failPart(this.#file, batch, written.bytes, written.error);
+        this.counters.writeErrors++;
+        const whole = await this.#writer.failPart(
+          this.#file,
+          batch,
+          written.bytes,
+          written.error,
+        );
+        this.counters.bytesWritten += whole;
+        if (whole > 0) this.#dirty = true;
         return;
       }
       if (!(await unlinked(this.#file))) break;
@@ -276,6 +352,8 @@ export class SharedFile {
         return;
       }
     }
+    this.counters.bytesWritten += data.length;
+    this.#dirty = true;
     tellWritten(batch);
   }
 
@@ -295,8 +373,17 @@ export class SharedFile {
     }
     const file = await openAppend(this.path, this.#options);
     const old = this.#file;
+    if (this.#wantsSync && this.#dirty) {
+      // What a later sync request covers went to the old handle too.
+      await this.#syncing.catch(() => {});
+      await old.syncData().catch((error) => {
+        this.counters.writeErrors++;
+        this.#options.log?.(`Could not sync ${logPath(this.path)}: ${error}`, true);
+      });
+    }
     this.#file = file;
     this.#ino = (await file.stat()).ino;
+    this.counters.reopens++;
     old.close();
   }
 
@@ -304,6 +391,7 @@ export class SharedFile {
   #lose(error: unknown): void {
     if (this.gone) return;
     this.gone = true;
+    this.counters.writeErrors++;
     this.#options.log?.(
       `Lost ${logPath(this.path)}: the file was deleted and cannot be created again ` +
         `(${

@@ -1,0 +1,87 @@
+// The server's periodic jobs: a stats line in its own log (--stats-interval), the
+// metrics file for node_exporter (--metrics-file, --metrics-interval), and syncing
+// files that changed (--sync-interval).
+
+import type { FileTable } from "./file_table.ts";
+import { prometheusText, statsLine, type StatsSnapshot } from "./stats.ts";
+import { logText } from "./_log_text.ts";
+
+/** What the periodic jobs do, and how often; an interval of 0 turns a job off. */
+export interface PeriodicOptions {
+  /** The figures now. */
+  snapshot: () => StatsSnapshot;
+  files: FileTable;
+  log: (message: string, warning?: boolean) => void;
+  /** Seconds between stats lines in the log. */
+  statsInterval: number;
+  /** Where to write the metrics, or `null`. */
+  metricsFile: string | null;
+  /** Seconds between metrics writes. */
+  metricsInterval: number;
+  /** Milliseconds between syncs of files that changed. */
+  syncInterval: number;
+}
+
+/** The running jobs. */
+export interface Periodic {
+  /** Stops the timers and writes the metrics file a last time. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the jobs; the metrics file is written once at once.
+ *
+ * @param options What to do and how often.
+ * @returns The jobs, to stop at shutdown.
+ */
+export async function startPeriodic(options: PeriodicOptions): Promise<Periodic> {
+  const timers: ReturnType<typeof setInterval>[] = [];
+  const every = (ms: number, job: () => void) => {
+    if (ms > 0) timers.push(setInterval(job, ms));
+  };
+  every(options.statsInterval * 1000, () => options.log(statsLine(options.snapshot())));
+  let failed = "";
+  let writing: Promise<void> = Promise.resolve();
+  const writeMetrics = () => {
+    const path = options.metricsFile;
+    if (path === null) return writing;
+    writing = writing.then(async () => {
+      try {
+        await writeAtomically(path, prometheusText(options.snapshot()));
+        failed = "";
+      } catch (error) {
+        // Said once per distinct error, not at every interval.
+        if (String(error) !== failed) {
+          failed = String(error);
+          options.log(`Cannot write the metrics file ${logText(path)}: ${error}`, true);
+        }
+      }
+    });
+    return writing;
+  };
+  if (options.metricsFile !== null) {
+    await writeMetrics();
+    every(options.metricsInterval * 1000, () => void writeMetrics());
+  }
+  every(options.syncInterval, () => {
+    for (const file of options.files.open) {
+      if (!file.dirty || file.closed) continue;
+      file.sync().catch((error) => {
+        options.log(`Cannot sync ${logText(file.path)}: ${error}`, true);
+      });
+    }
+  });
+  return {
+    async stop() {
+      for (const timer of timers) clearInterval(timer);
+      await writeMetrics();
+    },
+  };
+}
+
+/** Writes `text` to `path` through a temporary file and a rename: never half a file. */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const temporary = `${path}.tmp`;
+  await Deno.writeTextFile(temporary, text);
+  await Deno.rename(temporary, path);
+}

@@ -1,0 +1,226 @@
+/**
+ * {@linkcode ServerStats}: what the server is doing, for `--stats`, `--metrics-file` and
+ * `--stats-interval`.
+ *
+ * @module
+ */
+
+import type { SharedFile } from "./shared_file.ts";
+
+/**
+ * One open file in a stats snapshot.
+ *
+ * @example
+ * ```ts
+ * import type { FileStats } from "./stats.ts";
+ * const file: FileStats = {
+ *   path: "/var/log/app/a.log", clients: 2, bytesWritten: 1024, backlogBytes: 0,
+ *   writeErrors: 0, reopens: 1, syncs: 0,
+ * };
+ * ```
+ */
+export interface FileStats {
+  /** The path as opened (the real path on a confined server). */
+  path: string;
+  /** Clients writing to it now. */
+  clients: number;
+  /** Bytes appended to this path since the server started. */
+  bytesWritten: number;
+  /** Bytes read from its clients and not yet written. */
+  backlogBytes: number;
+  /** Failed writes and syncs since the server started. */
+  writeErrors: number;
+  /** Reopens after rotation since the server started. */
+  reopens: number;
+  /** `fdatasync` calls since the server started. */
+  syncs: number;
+}
+
+/**
+ * A snapshot of the server, as `server.ts --stats` prints it.
+ *
+ * @example
+ * ```ts
+ * import type { StatsSnapshot } from "./stats.ts";
+ * const snapshot: StatsSnapshot = {
+ *   uptimeMs: 1000, clients: 0, connectionsTotal: 0, refusedTotal: 0, files: [],
+ * };
+ * ```
+ */
+export interface StatsSnapshot {
+  /** Milliseconds since the server started. */
+  uptimeMs: number;
+  /** Connections open now (stats requests not counted). */
+  clients: number;
+  /** Connections accepted since the start (stats requests not counted). */
+  connectionsTotal: number;
+  /** Connections refused since the start: too many clients, bad openings, limits. */
+  refusedTotal: number;
+  /** The files open now. */
+  files: FileStats[];
+}
+
+/**
+ * The server's counters.
+ *
+ * @example
+ * ```ts
+ * import { ServerStats } from "./stats.ts";
+ * import assert from "node:assert/strict";
+ * const stats = new ServerStats();
+ * stats.connected();
+ * stats.refused();
+ * const snapshot = stats.snapshot(1, []);
+ * assert.equal(snapshot.connectionsTotal, 1);
+ * assert.equal(snapshot.refusedTotal, 1);
+ * ```
+ */
+export class ServerStats {
+  #started = performance.now();
+  #connections = 0;
+  #refused = 0;
+
+  /** A client connected. */
+  connected(): void {
+    this.#connections++;
+  }
+
+  /** A connection turned out to be a stats request: not counted as a client. */
+  statsRequest(): void {
+    this.#connections--;
+  }
+
+  /** A client was refused. */
+  refused(): void {
+    this.#refused++;
+  }
+
+  /**
+   * The figures now.
+   *
+   * @param clients Connections open now.
+   * @param files The files open now.
+   * @returns The snapshot.
+   */
+  snapshot(clients: number, files: readonly SharedFile[]): StatsSnapshot {
+    return {
+      uptimeMs: Math.round(performance.now() - this.#started),
+      clients,
+      connectionsTotal: this.#connections,
+      refusedTotal: this.#refused,
+      files: files.map((file) => ({
+        path: file.path,
+        clients: file.clients,
+        bytesWritten: file.counters.bytesWritten,
+        backlogBytes: file.backlog,
+        writeErrors: file.counters.writeErrors,
+        reopens: file.counters.reopens,
+        syncs: file.counters.syncs,
+      })),
+    };
+  }
+}
+
+/**
+ * A snapshot in the Prometheus text format, for node_exporter's textfile collector.
+ *
+ * @param snapshot The figures.
+ * @returns The text, metric names starting with `offlog_`, one series per file.
+ *
+ * @example
+ * ```ts
+ * import { prometheusText } from "./stats.ts";
+ * import assert from "node:assert/strict";
+ * const text = prometheusText({
+ *   uptimeMs: 1500, clients: 1, connectionsTotal: 3, refusedTotal: 0, files: [],
+ * });
+ * assert.match(text, /^offlog_uptime_seconds 1\.5$/m);
+ * ```
+ */
+export function prometheusText(snapshot: StatsSnapshot): string {
+  const lines: string[] = [];
+  const metric = (name: string, type: string, help: string, values: string[]) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...values);
+  };
+  metric("offlog_uptime_seconds", "gauge", "Seconds since the server started.", [
+    `offlog_uptime_seconds ${snapshot.uptimeMs / 1000}`,
+  ]);
+  metric("offlog_clients", "gauge", "Connections open now.", [
+    `offlog_clients ${snapshot.clients}`,
+  ]);
+  metric("offlog_connections_total", "counter", "Connections accepted.", [
+    `offlog_connections_total ${snapshot.connectionsTotal}`,
+  ]);
+  metric("offlog_refused_total", "counter", "Connections refused.", [
+    `offlog_refused_total ${snapshot.refusedTotal}`,
+  ]);
+  const perFile: [keyof FileStats, string, string, string][] = [
+    ["clients", "offlog_file_clients", "gauge", "Clients writing to the file."],
+    [
+      "bytesWritten",
+      "offlog_file_bytes_written_total",
+      "counter",
+      "Bytes appended to the file.",
+    ],
+    [
+      "backlogBytes",
+      "offlog_file_backlog_bytes",
+      "gauge",
+      "Bytes received and not yet written.",
+    ],
+    [
+      "writeErrors",
+      "offlog_file_write_errors_total",
+      "counter",
+      "Failed writes and syncs.",
+    ],
+    ["reopens", "offlog_file_reopens_total", "counter", "Reopens after rotation."],
+    ["syncs", "offlog_file_syncs_total", "counter", "fdatasync calls."],
+  ];
+  for (const [key, name, type, help] of perFile) {
+    metric(
+      name,
+      type,
+      help,
+      snapshot.files.map((file) =>
+        `${name}{path="${labelValue(file.path)}"} ${file[key]}`
+      ),
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * One line for the server's own log, as rsyslog's impstats writes one.
+ *
+ * @param snapshot The figures.
+ * @returns The line.
+ *
+ * @example
+ * ```ts
+ * import { statsLine } from "./stats.ts";
+ * import assert from "node:assert/strict";
+ * const line = statsLine({
+ *   uptimeMs: 0, clients: 2, connectionsTotal: 5, refusedTotal: 1, files: [],
+ * });
+ * assert.equal(line, "Stats: clients=2 connections=5 refused=1 files=0 written=0 backlog=0 errors=0");
+ * ```
+ */
+export function statsLine(snapshot: StatsSnapshot): string {
+  let written = 0;
+  let backlog = 0;
+  let errors = 0;
+  for (const file of snapshot.files) {
+    written += file.bytesWritten;
+    backlog += file.backlogBytes;
+    errors += file.writeErrors;
+  }
+  return `Stats: clients=${snapshot.clients} connections=${snapshot.connectionsTotal} ` +
+    `refused=${snapshot.refusedTotal} files=${snapshot.files.length} ` +
+    `written=${written} backlog=${backlog} errors=${errors}`;
+}
+
+/** A label value as the text format wants it: backslash, quote and newline escaped. */
+function labelValue(text: string): string {
+  return text.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
