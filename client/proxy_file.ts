@@ -17,6 +17,17 @@ import { type OverflowPolicy, Pump } from "./_pump.ts";
 import { register, unregister } from "./_registry.ts";
 import type { FlushOptions } from "./record_file.ts";
 
+/**
+ * A callback for `flush()`, as pino passes one: called with `null` or the error.
+ *
+ * @example
+ * ```ts
+ * import type { FlushCallback } from "./proxy_file.ts";
+ * const done: FlushCallback = (error) => { if (error) console.error(error); };
+ * ```
+ */
+export type FlushCallback = (error: Error | null) => void;
+
 export type { OverflowPolicy } from "./_pump.ts";
 
 /**
@@ -213,7 +224,9 @@ export class ProxyFile implements AsyncDisposable {
    * (`fdatasync`) and waits for its answer: the records are on disk, not only in the
    * page cache. A 0.x server cannot: then it rejects rather than pretend.
    *
-   * @param options `durable`: wait until the data is synced to disk.
+   * @param options `durable`: wait until the data is synced to disk. A function
+   * instead (as pino's `logger.flush(callback)` passes) is called with `null` or the
+   * error once the flush is done.
    * @returns A promise that resolves once the data is written (or synced).
    * @throws The error the server reported, or {@linkcode OfflogConnectionError}.
    * @throws {Deno.errors.TimedOut} No progress for `timeout` ms.
@@ -228,7 +241,14 @@ export class ProxyFile implements AsyncDisposable {
    * await file.flush({ durable: true });
    * ```
    */
-  flush(options: FlushOptions = {}): Promise<void> {
+  flush(options: FlushOptions | FlushCallback = {}): Promise<void> {
+    if (typeof options === "function") {
+      // pino's destination contract: flush(callback).
+      const callback = options;
+      const flushed = this.#pump.flush();
+      flushed.then(() => callback(null), (error: Error) => callback(error));
+      return flushed.catch(() => {});
+    }
     const flushed = this.#pump.flush();
     return options.durable ? flushed.then(() => this.#connection.sync()) : flushed;
   }

@@ -91,3 +91,15 @@ Deno.test("pino(ProxyFile): lines of several programs logging into one file stay
     assertAllRecords(lines, child.process.pid, RECORDS, results[n]!);
   });
 });
+
+Deno.test("pino's logger.flush(callback) through a ProxyFile calls back once the lines are in the file", async () => {
+  await using server = await startServer();
+  const path = `${server.dir}/flush.log`;
+  const { ProxyFile } = await import("../mod.ts");
+  await using file = await ProxyFile.open(path, { socketPath: server.socketPath });
+  // What pino's flush(cb) does with its destination: destination.flush(cb).
+  for (let i = 0; i < 1000; i++) file.write(`{"i":${i}}\n`);
+  const error = await new Promise<Error | null>((resolve) => file.flush(resolve));
+  assert.equal(error, null);
+  assert.equal((await Deno.readTextFile(path)).split("\n").length - 1, 1000);
+});
