@@ -5,15 +5,15 @@
 // reliability_faults_test.ts.
 
 import assert from "node:assert/strict";
-import { OfflogServerError, ProxyFile } from "../mod.ts";
-import { readUntilClosed, startServer, tempDir, waitUntil } from "./_server.ts";
-import { sleep } from "./fixtures/reliability_lib.ts";
+import { OfflogServerError, ProxyFile } from "../../mod.ts";
+import { readUntilClosed, startServer, tempDir, waitUntil } from "../_server.ts";
+import { sleep } from "../fixtures/reliability_lib.ts";
 import {
   mountTmpfs,
   openDescriptors,
   openRaw,
   whyNoTmpfs,
-} from "./fixtures/hardening_lib.ts";
+} from "../fixtures/hardening_lib.ts";
 
 // A tmpfs needs root (CI runs as root). Elsewhere the test is skipped, saying why; on
 // CI (CI=true) it runs and fails.

@@ -3,17 +3,17 @@
 // /tmp/offlog/contract.md ("New server flags", "Refusals", "Accepting").
 
 import assert from "node:assert/strict";
-import { ProxyFile } from "../mod.ts";
+import { ProxyFile } from "../../mod.ts";
 import {
   readMessageTexts,
   readUntilClosed,
   startServer,
   tempDir,
   waitUntil,
-} from "./_server.ts";
-import { writeAll } from "./_raw.ts";
-import { sleep, vmRssKiB } from "./fixtures/reliability_lib.ts";
-import { openRaw, startLimitedServer } from "./fixtures/hardening_lib.ts";
+} from "../_server.ts";
+import { writeAll } from "../_raw.ts";
+import { sleep, vmRssKiB } from "../fixtures/reliability_lib.ts";
+import { openRaw, startLimitedServer } from "../fixtures/hardening_lib.ts";
 
 const encoder = new TextEncoder();
 const MiB = 1024 * 1024;

@@ -6,7 +6,7 @@
 // server.
 
 import assert from "node:assert/strict";
-import { ProxyFile } from "../mod.ts";
+import { ProxyFile } from "../../mod.ts";
 import {
   readMessageTexts,
   readUntilClosed,
@@ -14,9 +14,9 @@ import {
   startServer,
   tempDir,
   waitUntil,
-} from "./_server.ts";
-import { writeAll } from "./_raw.ts";
-import { collectOutput } from "./_output.ts";
+} from "../_server.ts";
+import { writeAll } from "../_raw.ts";
+import { collectOutput } from "../_output.ts";
 
 const encoder = new TextEncoder();
 
@@ -211,6 +211,7 @@ Deno.test("server refuses a Unix socket file and a character device as not regul
     await ask(server.socketPath, ["offlog/1\0/dev/null\0", frame("lost\n")]),
     "OSError: [Errno 22] Not a regular file: '/dev/null' is a character device",
   );
+  await server.waitFor("Not a regular file: '/dev/null' is a character device");
 });
 
 Deno.test("40 FIFO requests at once do not stall the server: a normal client is served right after", async () => {

@@ -1,185 +1,122 @@
+// The server's lifecycle under signals: SIGTERM with data in flight, for offlog/1 and
+// 0.x clients. (SIGINT: cli_test.ts; SIGTERM under load: reliability_load_test.ts.)
+
 import assert from "node:assert/strict";
-import { ProxyFile } from "../mod.ts";
-import { startServer } from "./_server.ts";
+import { ProxyFile } from "../../mod.ts";
+import {
+  logMessages,
+  readMessageTexts,
+  readUntilClosed,
+  startServer,
+} from "../_server.ts";
+import { writeAll } from "../_raw.ts";
 
-const SERVER = new URL("../server.ts", import.meta.url).pathname;
-const MOD = new URL("../mod.ts", import.meta.url).href;
-const STAMP = /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} offlog (INFO|WARNING)\] /;
+const encoder = new TextEncoder();
 
-Deno.test("server logs each event in the seed's form, to stdout and to --logfile", async () => {
-  const logDir = await Deno.makeTempDir();
-  const logFile = `${logDir}/offlog.log`;
-  try {
-    await using server = await startServer({ args: ["-l", logFile] });
-    const path = `${server.dir}/a.log`;
-    const a = await ProxyFile.open(path, { socketPath: server.socketPath });
-    const b = await ProxyFile.open(path, { socketPath: server.socketPath });
-    a.write("a\n");
-    b.write("b\n");
-    await a.close();
-    await b.close();
-    await server.waitFor(`Closed ${path}`);
-    const status = await server.stop("SIGTERM");
-    assert.equal(status.code, 0);
-    const lines = server.stdout().trimEnd().split("\n");
-    for (const line of lines) assert.match(line, STAMP);
-    const text = lines.map((line) => line.replace(STAMP, "")).join("\n");
-    for (
-      const expected of [
-        "This is offlog server",
-        `Listening on socket ${server.socketPath}`,
-        "Client 0 connected",
-        `Client 0 access confirmed for ${path}`,
-        `New client 0 (total: 1) for ${path}`,
-        `New client 1 (total: 2) for ${path}`,
-        "Client 0 disconnected",
-        `Client 0 done (remaining: 1) with ${path}`,
-        `Client 1 done (remaining: 0) with ${path}`,
-        `Closed ${path}`,
-        "Shutting down",
-        "Exiting",
-      ]
-    ) {
-      assert.ok(text.includes(expected), `missing "${expected}" in:\n${text}`);
-    }
-    assert.equal(await Deno.readTextFile(logFile), server.stdout());
-    assert.equal((await Deno.readTextFile(path)).split("\n").sort().join(""), "ab");
-  } finally {
-    await Deno.remove(logDir, { recursive: true });
+/**
+ * One multi-line record: a BEGIN line, `lines` body lines of about `lineBytes` each,
+ * an END line. `checkRecords` parses a file of them back.
+ */
+function record(client: number, index: number, lines: number, lineBytes: number): string {
+  let text = `BEGIN ${client} ${index} ${lines} ${lineBytes}\n`;
+  for (let k = 0; k < lines; k++) {
+    const head = `  ${client}/${index}/${k} `;
+    text += head + "x".repeat(Math.max(0, lineBytes - head.length)) + "\n";
   }
-});
+  return text + `END ${client} ${index}\n`;
+}
 
-Deno.test("SIGTERM with data in flight: exit 0, socket removed, clients told, nothing sent lost", async () => {
+/**
+ * Checks that `text` is whole records only, each client's in order from 0, and
+ * returns how many records of each client it holds.
+ */
+function checkRecords(text: string, clients: number): number[] {
+  const next = new Array<number>(clients).fill(0);
+  assert.ok(text === "" || text.endsWith("\n"), "the file ends with a whole line");
+  const lines = text.split("\n");
+  lines.pop();
+  for (let k = 0; k < lines.length; k++) {
+    const begin = /^BEGIN (\d+) (\d+) (\d+) (\d+)$/.exec(lines[k]!);
+    assert.ok(
+      begin,
+      `line ${k} starts a record: ${JSON.stringify(lines[k]!.slice(0, 80))}`,
+    );
+    const [c, i, count, bytes] = begin.slice(1).map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    assert.equal(i, next[c], `client ${c}'s records in order`);
+    const expected = record(c, i, count, bytes).split("\n");
+    expected.pop();
+    for (let l = 1; l < expected.length; l++) {
+      assert.ok(lines[k + l] === expected[l], `record ${c}/${i} whole (its line ${l})`);
+    }
+    k += expected.length - 1;
+    next[c] = i + 1;
+  }
+  return next;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+Deno.test("server exits 0 on SIGTERM with data in flight: socket removed, client told, every acknowledged record kept whole", async () => {
   await using server = await startServer();
-  const path = `${server.dir}/a.log`;
+  const path = `${server.dir}/inflight.log`;
   const file = await ProxyFile.open(path, { socketPath: server.socketPath });
-  const line = (i: number) => `record ${i} ${"x".repeat(80)}\n`;
   let i = 0;
-  for (; i < 50_000; i++) file.write(line(i));
+  for (; i < 5000; i++) file.write(record(0, i, 1 + (i % 4), 60));
   await file.flush();
-  const confirmed = i;
-  for (; i < 300_000; i++) file.write(line(i));
-  const status = await server.stop("SIGTERM");
-  assert.equal(status.code, 0);
-  await assert.rejects(Deno.lstat(server.socketPath), Deno.errors.NotFound);
+  const acknowledged = i;
+  assert.equal(checkRecords(await Deno.readTextFile(path), 1)[0], acknowledged);
   let thrown: unknown;
+  let status: Promise<Deno.CommandStatus> | null = null;
   try {
-    for (let k = 0; k < 100 && thrown === undefined; k++) {
-      file.write("after\n");
-      await new Promise((r) => setTimeout(r, 10));
+    // Keep streaming; the signal arrives while records are on their way.
+    for (let burst = 0; burst < 2000; burst++) {
+      for (let k = 0; k < 200; k++, i++) file.write(record(0, i, 1 + (i % 4), 60));
+      if (burst === 5) status = server.stop("SIGTERM");
+      await delay(1);
     }
     await file.close();
   } catch (error) {
     thrown = error;
   }
-  assert.ok(thrown instanceof Error, "the client is told");
+  assert.ok(status !== null);
+  assert.equal((await status).code, 0);
+  assert.ok(thrown instanceof Error, "a later write() or close() throws");
   assert.match(thrown.message, /offlog server exited/);
-  await file.close().catch(() => {});
-  const lines = (await Deno.readTextFile(path)).split("\n");
-  assert.equal(lines.pop(), "", "the file ends with a whole record");
-  assert.ok(lines.length >= confirmed, `${lines.length} < ${confirmed} confirmed`);
-  lines.forEach((text, k) => assert.equal(text + "\n", line(k)));
-  assert.match(server.stdout(), /Exiting/);
+  await file.close(); // already thrown: resolves
+  await assert.rejects(Deno.lstat(server.socketPath), Deno.errors.NotFound);
+  const written = checkRecords(await Deno.readTextFile(path), 1)[0]!;
+  assert.ok(written >= acknowledged, `${written} < ${acknowledged} acknowledged records`);
+  const log = logMessages(server.stdout());
+  assert.ok(log.includes("Shutting down") && log.includes("Exiting"), log.join("\n"));
+  assert.ok(log.includes(`Closed ${path}`));
 });
 
-Deno.test("a write error (/dev/full) reaches that file's client; other clients carry on", async () => {
-  // Deno needs --allow-all to open a device file; the server, --allow-devices.
-  await using server = await startServer({
-    permissions: () => ["--allow-all"],
-    args: ["--allow-devices"],
-  });
-  const full = await ProxyFile.open("/dev/full", { socketPath: server.socketPath });
-  const fine = await ProxyFile.open(`${server.dir}/fine.log`, {
-    socketPath: server.socketPath,
-  });
-  full.write("lost\n");
-  fine.write("kept\n");
-  await assert.rejects(full.flush(), /No space left on device/);
-  assert.throws(() => full.write("more\n"), /No space left on device/);
-  await full.close();
-  fine.write("still\n");
-  await fine.close();
-  assert.equal(await Deno.readTextFile(`${server.dir}/fine.log`), "kept\nstill\n");
-  await server.waitFor("write failed");
-});
-
-Deno.test("a program that ends without close() still gets every record into the file", async () => {
+Deno.test("server tells a 0.x client 'OSError: offlog server exited' on SIGTERM, and writes what it sent", async () => {
   await using server = await startServer();
-  const path = `${server.dir}/ends.log`;
-  const script = `${server.dir}/ends.ts`;
-  await Deno.writeTextFile(
-    script,
-    `import { ProxyFile } from "${MOD}";
-const file = await ProxyFile.open(${JSON.stringify(path)}, { socketPath: ${
-      JSON.stringify(server.socketPath)
-    } });
-for (let i = 0; i < 20000; i++) file.write("line " + i + "\\n");
-`,
-  );
-  const started = performance.now();
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      `--allow-read=${server.socketPath}`,
-      `--allow-write=${server.socketPath}`,
-      `--allow-net=unix:${server.socketPath}`,
-      script,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
-  assert.ok(performance.now() - started < 10_000, "exits promptly");
-  await server.waitFor(`Closed ${path}`);
-  const lines = (await Deno.readTextFile(path)).trimEnd().split("\n");
-  assert.equal(lines.length, 20000);
-  lines.forEach((text, i) => assert.equal(text, `line ${i}`));
-});
-
-Deno.test("server CLI: --help, --version, and bad arguments exit 2 with usage on stderr", async () => {
-  const run = (...args: string[]) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-q", "--allow-read", "--allow-write", SERVER, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  const help = await run("--help");
-  assert.equal(help.code, 0);
-  assert.match(decode(help.stdout), /--socket-file SOCKET_FILE/);
-  const version = await run("--version");
-  assert.equal(version.code, 0);
-  assert.match(decode(version.stdout), /^offlog \d+\.\d+\.\d+\n$/);
-  const unknown = await run("--bogus");
-  assert.equal(unknown.code, 2);
-  assert.match(decode(unknown.stderr), /^usage: offlog/);
-  const missing = await run("-s");
-  assert.equal(missing.code, 2);
-  assert.match(decode(missing.stderr), /^usage: offlog/);
-});
-
-Deno.test("ProxyFile.open() resolves a relative path against the working directory", async () => {
-  await using server = await startServer();
-  const script = `${server.dir}/relative.ts`;
-  await Deno.mkdir(`${server.dir}/work`);
-  await Deno.writeTextFile(
-    script,
-    `import { ProxyFile } from "${MOD}";
-await using file = await ProxyFile.open("sub/../rel.log", { socketPath: Deno.args[0] });
-console.log(file.path);
-file.write("relative\\n");
-`,
-  );
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, server.socketPath],
-    cwd: `${server.dir}/work`,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
-  assert.equal(
-    new TextDecoder().decode(result.stdout).trim(),
-    `${server.dir}/work/rel.log`,
-  );
-  assert.equal(await Deno.readTextFile(`${server.dir}/work/rel.log`), "relative\n");
+  const path = `${server.dir}/exited.log`;
+  const conn = await Deno.connect({ transport: "unix", path: server.socketPath });
+  try {
+    await writeAll(conn, encoder.encode(`${path}\0`));
+    assert.deepEqual(await readMessageTexts(conn, 1), ["OK"]);
+    const sent = Array.from({ length: 2000 }, (_, i) => `0x line ${i}\n`).join("");
+    await writeAll(conn, encoder.encode(sent));
+    const status = server.stop("SIGTERM");
+    assert.deepEqual(await readMessageTexts(conn, 1), ["OSError: offlog server exited"]);
+    // As a Python client does on that error: stop sending.
+    await conn.closeWrite();
+    const rest = await readUntilClosed(conn);
+    assert.equal(rest.text, "", "no BYE after the server said it exits");
+    assert.ok(rest.closed);
+    assert.equal((await status).code, 0);
+    assert.equal(await Deno.readTextFile(path), sent);
+  } finally {
+    conn.close();
+  }
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { OfflogConnectionError, ProxyFile, QueueFullError } from "../mod.ts";
-import { startServer } from "./_server.ts";
+import { OfflogConnectionError, ProxyFile, QueueFullError } from "../../mod.ts";
+import { startServer } from "../_server.ts";
 
 async function until(check: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;

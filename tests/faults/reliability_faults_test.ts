@@ -3,10 +3,10 @@
 // See RELIABILITY.md.
 
 import assert from "node:assert/strict";
-import { OfflogServerError, ProxyFile } from "../mod.ts";
-import { readUntilClosed, startServer, tempDir, waitUntil } from "./_server.ts";
-import { readMessages, writeAll } from "./_raw.ts";
-import { spawnChild } from "./_child.ts";
+import { OfflogServerError, ProxyFile } from "../../mod.ts";
+import { readUntilClosed, startServer, tempDir, waitUntil } from "../_server.ts";
+import { readMessages, writeAll } from "../_raw.ts";
+import { spawnChild } from "../_child.ts";
 import {
   BIG_CLIENTS,
   checkRecords,
@@ -16,10 +16,10 @@ import {
   socketOnly,
   spawnWriter,
   startServerWrapped,
-} from "./fixtures/reliability_lib.ts";
+} from "../fixtures/reliability_lib.ts";
 
 const encoder = new TextEncoder();
-const PARTIAL = new URL("./fixtures/reliability_partial.ts", import.meta.url).pathname;
+const PARTIAL = new URL("../fixtures/reliability_partial.ts", import.meta.url).pathname;
 
 Deno.test("reliability: a raw client SIGKILLed mid-frame: its unfinished record is dropped, everything before it written", async () => {
   await using server = await startServer();
@@ -44,7 +44,7 @@ Deno.test("reliability: a raw client SIGKILLed mid-frame: its unfinished record 
     "other before\none\ntwo\nthree\nother after\n",
   );
   // How many bytes the log says were dropped: see the FrameReader.heldBytes test in
-  // reliability_split_test.ts (the 4-byte header is not counted today).
+  // frames_test.ts (the 4-byte header is not counted today).
 });
 
 Deno.test("reliability: a ProxyFile process SIGKILLed while sending big records: no record torn, others unaffected", async () => {
@@ -194,6 +194,27 @@ Deno.test("reliability: the disk full (/dev/full): that file's clients get ENOSP
     again.write("x\n");
     await assert.rejects(again.flush(), /No space left on device/);
     await again.close();
+    // Without flush(): write() throws once the server has tried; close() rejects.
+    const byWrite = await ProxyFile.open("/dev/full", { socketPath: server.socketPath });
+    byWrite.write("lost\n");
+    await waitUntil(() => {
+      try {
+        byWrite.write("more\n");
+        return false;
+      } catch (error) {
+        assert.ok(error instanceof OfflogServerError, String(error));
+        assert.equal(error.message, enospc);
+        return true;
+      }
+    }, "write() throws");
+    await byWrite.close();
+    const byClose = await ProxyFile.open("/dev/full", { socketPath: server.socketPath });
+    byClose.write("lost\n");
+    await assert.rejects(byClose.close(), (error: Error) => {
+      assert.ok(error instanceof OfflogServerError);
+      assert.equal(error.message, enospc);
+      return true;
+    });
     await server.waitFor("write failed: OSError: [Errno 28] No space left on device");
   } finally {
     raw.close();

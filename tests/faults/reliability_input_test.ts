@@ -3,16 +3,16 @@
 // records over the maximum. See RELIABILITY.md.
 
 import assert from "node:assert/strict";
-import { MAX_RECORD_BYTES, OfflogServerError, ProxyFile } from "../mod.ts";
+import { MAX_RECORD_BYTES, OfflogServerError, ProxyFile } from "../../mod.ts";
 import {
   readUntilClosed,
   type RunningServer,
   startServer,
   tempDir,
   waitUntil,
-} from "./_server.ts";
-import { readMessages, writeAll } from "./_raw.ts";
-import { frame, join, sleep } from "./fixtures/reliability_lib.ts";
+} from "../_server.ts";
+import { readMessages, writeAll } from "../_raw.ts";
+import { frame, join, sleep } from "../fixtures/reliability_lib.ts";
 
 const encoder = new TextEncoder();
 const bytes = (text: string) => encoder.encode(text);

@@ -2,8 +2,8 @@
 // stopped (SIGTERM, SIGKILL, a restart) while 16 clients stream. See RELIABILITY.md.
 
 import assert from "node:assert/strict";
-import { startServer } from "./_server.ts";
-import { readMessages, writeAll } from "./_raw.ts";
+import { startServer } from "../_server.ts";
+import { readMessages, writeAll } from "../_raw.ts";
 import {
   checkRecords,
   confirmedCounts,
@@ -13,7 +13,7 @@ import {
   record,
   sleep,
   spawnWriter,
-} from "./fixtures/reliability_lib.ts";
+} from "../fixtures/reliability_lib.ts";
 
 const encoder = new TextEncoder();
 

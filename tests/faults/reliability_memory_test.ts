@@ -3,9 +3,9 @@
 // backpressure, and 1,000 idle connections. See RELIABILITY.md.
 
 import assert from "node:assert/strict";
-import { ProxyFile, QueueFullError } from "../mod.ts";
-import { startServer, tempDir, waitUntil } from "./_server.ts";
-import { readMessages, writeAll } from "./_raw.ts";
+import { ProxyFile, QueueFullError } from "../../mod.ts";
+import { startServer, tempDir, waitUntil } from "../_server.ts";
+import { readMessages, writeAll } from "../_raw.ts";
 import {
   frame,
   IDLE,
@@ -15,7 +15,7 @@ import {
   spawnLimited,
   startServerWithLimit,
   vmRssKiB,
-} from "./fixtures/reliability_lib.ts";
+} from "../fixtures/reliability_lib.ts";
 
 const encoder = new TextEncoder();
 const MiB = 1024 * 1024;

@@ -2,9 +2,9 @@
 // SIGHUP, and who is told. See RELIABILITY.md.
 
 import assert from "node:assert/strict";
-import { ProxyFile } from "../mod.ts";
-import { startServer, waitUntil } from "./_server.ts";
-import { readMessages, writeAll } from "./_raw.ts";
+import { ProxyFile } from "../../mod.ts";
+import { startServer, waitUntil } from "../_server.ts";
+import { readMessages, writeAll } from "../_raw.ts";
 import {
   checkRecords,
   range,
@@ -12,7 +12,7 @@ import {
   record,
   sleep,
   spawnWriter,
-} from "./fixtures/reliability_lib.ts";
+} from "../fixtures/reliability_lib.ts";
 
 const encoder = new TextEncoder();
 

@@ -6,19 +6,24 @@
 // problem found is listed at the end, not just the first. See RELIABILITY.md.
 
 import assert from "node:assert/strict";
-import { ProxyFile } from "../mod.ts";
-import { type Child, spawnChild } from "./_child.ts";
-import { type RunningServer, startServer, waitUntil } from "./_server.ts";
-import { checkRecords, sleep, socketOnly, vmRssKiB } from "./fixtures/reliability_lib.ts";
+import { ProxyFile } from "../../mod.ts";
+import { type Child, spawnChild } from "../_child.ts";
+import { type RunningServer, startServer, waitUntil } from "../_server.ts";
+import {
+  checkRecords,
+  sleep,
+  socketOnly,
+  vmRssKiB,
+} from "../fixtures/reliability_lib.ts";
 import {
   badLogLines,
   checkClient,
   confirmedStreams,
   fdCount,
-} from "./fixtures/soak_lib.ts";
+} from "../fixtures/soak_lib.ts";
 
-const WRITER = new URL("./fixtures/soak_writer.ts", import.meta.url).pathname;
-const HOSTILE = new URL("./fixtures/soak_hostile.ts", import.meta.url).pathname;
+const WRITER = new URL("../fixtures/soak_writer.ts", import.meta.url).pathname;
+const HOSTILE = new URL("../fixtures/soak_hostile.ts", import.meta.url).pathname;
 const OPENING_TIMEOUT_MS = 1000;
 /** How long writers, hostile clients and faults run together. */
 const MIX_MS = 50_000;
