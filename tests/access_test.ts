@@ -3,8 +3,13 @@
 // a client that has permissions on the socket only.
 
 import assert from "node:assert/strict";
-import { startServer } from "./_server.ts";
+import { ProxyFile } from "../mod.ts";
+import { readUntilClosed, scopedPermissions, startServer } from "./_server.ts";
+import { writeAll } from "./_raw.ts";
 import { SERVER, socketOnlyClient, spawn, tempDir } from "./_deploy.ts";
+
+const encoder = new TextEncoder();
+const WARNING_LINE = /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} offlog (WARNING|ERROR)\] /;
 
 /**
  * Lays out `<dir>/allowed` and `<dir>/outside` with symlinks that escape and one that
@@ -213,4 +218,41 @@ Deno.test({
     await file.close();
     await assertOutsideUntouched(tmp.path, outside);
   },
+});
+
+Deno.test("server refuses a path outside its --allow-write scope as PermissionError and logs access denied", async () => {
+  await using outside = await tempDir();
+  await using server = await startServer({ permissions: scopedPermissions });
+  const refused = `${outside.path}/x.log`;
+  const conn = await Deno.connect({ transport: "unix", path: server.socketPath });
+  try {
+    await writeAll(conn, encoder.encode(`${refused}\0data\n`));
+    const received = await readUntilClosed(conn);
+    assert.ok(received.closed);
+    assert.ok(
+      received.text.startsWith(`PermissionError: Permission denied: '${refused}'`),
+      received.text,
+    );
+    assert.equal(
+      received.text.indexOf("\0"),
+      received.text.length - 1,
+      "one NUL, at the end",
+    );
+  } finally {
+    conn.close();
+  }
+  await server.waitFor(
+    `access denied for ${refused}: PermissionError: Permission denied`,
+  );
+  assert.match(server.stderr(), WARNING_LINE, "a refusal is logged as a warning");
+  const names = [];
+  for await (const entry of Deno.readDir(outside.path)) names.push(entry.name);
+  assert.deepEqual(names, [], "nothing created outside the scope");
+  // Inside the scope the same server works.
+  await using file = await ProxyFile.open(`${server.dir}/in.log`, {
+    socketPath: server.socketPath,
+  });
+  file.write("in scope\n");
+  await file.flush();
+  assert.equal(await Deno.readTextFile(`${server.dir}/in.log`), "in scope\n");
 });

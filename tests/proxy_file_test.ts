@@ -1,5 +1,6 @@
 // ProxyFile (client/proxy_file.ts) against the real server: opening, refusals,
-// write(), flush(), close(), errors, and programs that use it with narrow permissions.
+// write(), flush(), close(), errors, programs that use it with narrow permissions, and
+// its WritableStream (writable).
 
 import assert from "node:assert/strict";
 import {
@@ -193,6 +194,7 @@ Deno.test("ProxyFile.open() rejects with Deno.errors.TimedOut when the socket ne
       (error: unknown) => {
         assert.ok(error instanceof Deno.errors.TimedOut, String(error));
         assert.ok(error.message.includes(socketPath), error.message);
+        assert.match(error.message, /300 ms/);
         return true;
       },
     );
@@ -417,4 +419,96 @@ for (let i = 0; i < Number(count); i++) file.write(\`line \${i} of \${count}\\n\
     if (line !== `line ${i} of 30000`) assert.equal(line, `line ${i} of 30000`);
   });
   assert.equal(await Deno.readTextFile(idlePath), "");
+});
+
+Deno.test("ProxyFile.open() resolves a relative path against the working directory", async () => {
+  await using server = await startServer();
+  const script = `${server.dir}/relative.ts`;
+  await Deno.mkdir(`${server.dir}/work`);
+  await Deno.writeTextFile(
+    script,
+    `import { ProxyFile } from "${MOD}";
+await using file = await ProxyFile.open("sub/../rel.log", { socketPath: Deno.args[0] });
+console.log(file.path);
+file.write("relative\\n");
+`,
+  );
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, server.socketPath],
+    cwd: `${server.dir}/work`,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
+  assert.equal(
+    new TextDecoder().decode(result.stdout).trim(),
+    `${server.dir}/work/rel.log`,
+  );
+  assert.equal(await Deno.readTextFile(`${server.dir}/work/rel.log`), "relative\n");
+});
+
+Deno.test("ProxyFile.writable: readable.pipeTo(file.writable) appends every chunk through a real server, then closes the file", async () => {
+  await using server = await startServer();
+  const path = `${server.dir}/piped.log`;
+  const file = await ProxyFile.open(path, { socketPath: server.socketPath });
+  const encoder = new TextEncoder();
+  const chunks = function* () {
+    for (let i = 0; i < 10_000; i++) {
+      yield i % 2 === 0 ? `line ${i}\n` : encoder.encode(`line ${i}\n`);
+    }
+  };
+  await ReadableStream.from(chunks()).pipeTo(file.writable);
+  assert.throws(() => file.write("after\n"), Deno.errors.BadResource);
+  const lines = (await Deno.readTextFile(path)).split("\n");
+  assert.equal(lines.pop(), "");
+  assert.deepEqual(lines, Array.from({ length: 10_000 }, (_, i) => `line ${i}`));
+});
+
+Deno.test("ProxyFile.writable takes the bytes of a TextEncoderStream", async () => {
+  await using server = await startServer();
+  const path = `${server.dir}/encoded.log`;
+  const file = await ProxyFile.open(path, { socketPath: server.socketPath });
+  await ReadableStream.from(["héllo ", "wörld\n"])
+    .pipeThrough(new TextEncoderStream())
+    .pipeTo(file.writable);
+  assert.equal(await Deno.readTextFile(path), "héllo wörld\n");
+});
+
+Deno.test("ProxyFile.writable keeps the file open with pipeTo(..., { preventClose: true })", async () => {
+  await using server = await startServer();
+  const path = `${server.dir}/open.log`;
+  await using file = await ProxyFile.open(path, { socketPath: server.socketPath });
+  await ReadableStream.from(["a\n", "b\n"]).pipeTo(file.writable, { preventClose: true });
+  file.write("c\n");
+  await file.flush();
+  assert.equal(await Deno.readTextFile(path), "a\nb\nc\n");
+});
+
+Deno.test("ProxyFile.writable closes the file, after writing what came first, when the source fails", async () => {
+  await using server = await startServer();
+  const path = `${server.dir}/aborted.log`;
+  const file = await ProxyFile.open(path, { socketPath: server.socketPath });
+  const failure = new Error("source failed");
+  const source = ReadableStream.from(async function* () {
+    yield "before\n";
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    throw failure;
+  }());
+  await assert.rejects(source.pipeTo(file.writable), (error) => error === failure);
+  await file.close();
+  assert.throws(() => file.write("after\n"), Deno.errors.BadResource);
+  assert.equal(await Deno.readTextFile(path), "before\n");
+});
+
+Deno.test("ProxyFile.writable accepts writes without waiting: every write() resolves at once", async () => {
+  await using server = await startServer();
+  const path = `${server.dir}/direct.log`;
+  const file = await ProxyFile.open(path, { socketPath: server.socketPath });
+  const writer = file.writable.getWriter();
+  const writes = [];
+  for (let i = 0; i < 1000; i++) writes.push(writer.write(`w${i}\n`));
+  await Promise.all(writes);
+  assert.equal(writer.desiredSize, 1);
+  await writer.close();
+  assert.equal((await Deno.readTextFile(path)).split("\n").length - 1, 1000);
 });

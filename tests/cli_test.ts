@@ -1,0 +1,74 @@
+// The server's command line (server/cli.ts): flags, usage and exit codes, and the
+// signals it wires to the server.
+
+import assert from "node:assert/strict";
+import { ProxyFile } from "../mod.ts";
+import denoJson from "../deno.json" with { type: "json" };
+import { startServer } from "./_server.ts";
+
+const SERVER = new URL("../server.ts", import.meta.url).pathname;
+
+Deno.test("server exits 0 on SIGINT, removes its socket file and tells a connected client", async () => {
+  await using server = await startServer();
+  const path = `${server.dir}/int.log`;
+  const file = await ProxyFile.open(path, { socketPath: server.socketPath });
+  file.write("before\n");
+  await file.flush();
+  const status = await server.stop("SIGINT");
+  assert.equal(status.code, 0);
+  await assert.rejects(Deno.lstat(server.socketPath), Deno.errors.NotFound);
+  await assert.rejects(file.close(), /offlog server exited/);
+  assert.equal(await Deno.readTextFile(path), "before\n");
+});
+
+Deno.test("server CLI: --help and --version exit 0; unknown flags and missing values print usage and exit 2", async () => {
+  const run = async (...args: string[]) => {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-q", "--allow-read", "--allow-write", SERVER, ...args],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const decoder = new TextDecoder();
+    return {
+      code: output.code,
+      stdout: decoder.decode(output.stdout),
+      stderr: decoder.decode(output.stderr),
+    };
+  };
+  const [help, h, version, unknown, noSocket, noLogfile, positional] = await Promise.all([
+    run("--help"),
+    run("-h"),
+    run("--version"),
+    run("--bogus"),
+    run("-s"),
+    run("--logfile"),
+    run("extra"),
+  ]);
+  assert.equal(help.code, 0);
+  assert.equal(help.stderr, "");
+  for (
+    const option of [
+      "-h, --help",
+      "--version",
+      "-n, --notify",
+      "-s SOCKET_FILE, --socket-file SOCKET_FILE",
+      "-l LOGFILE, --logfile LOGFILE",
+      "/tmp/offlog.sock",
+    ]
+  ) {
+    assert.ok(help.stdout.includes(option), `--help lists ${option}`);
+  }
+  assert.match(help.stdout, /^usage: offlog /);
+  assert.deepEqual(h, help);
+  assert.equal(version.code, 0);
+  assert.equal(version.stdout, `offlog ${denoJson.version}\n`);
+  for (
+    const [what, bad] of Object.entries({ unknown, noSocket, noLogfile, positional })
+  ) {
+    assert.equal(bad.code, 2, what);
+    assert.equal(bad.stdout, "", what);
+    assert.match(bad.stderr, /^usage: offlog \[-h\]/, what);
+    assert.match(bad.stderr, /offlog: error: /, what);
+  }
+});

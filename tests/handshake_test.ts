@@ -1,0 +1,139 @@
+// Opening a connection (client/_handshake.ts), through ProxyFile.open(): offlog/1 first,
+// the fallback to 0.x against a 0.x-style server, and servers that break the opening.
+
+import assert from "node:assert/strict";
+import { MessageTooLongError } from "../protocol/mod.ts";
+import { OfflogProtocolError, OfflogServerError, ProxyFile } from "../mod.ts";
+import { tempDir } from "./_server.ts";
+import {
+  fakeServer,
+  mb,
+  readBytes,
+  readOpening,
+  sendGarbage,
+  zeroXServer,
+} from "./_fake_server.ts";
+
+const encoder = new TextEncoder();
+const MiB = 1024 * 1024;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+Deno.test("ProxyFile falls back to 0.x against a 0.x-style server: data arrives and close() waits for BYE", async () => {
+  await using dir = await tempDir();
+  const socketPath = `${dir.path}/0x.sock`;
+  const path = `${dir.path}/fallback.log`;
+  await using server = zeroXServer(socketPath, { byeDelayMs: 300 });
+  const file = await ProxyFile.open(path, { socketPath });
+  assert.equal(file.protocol, "0.x");
+  assert.deepEqual(server.openings, ["offlog/1", path], "tried offlog/1, then fell back");
+  file.write("text, ");
+  file.write(encoder.encode("bytes\n"));
+  for (let i = 0; i < 1000; i++) file.write(`line ${i}\n`);
+  await file.flush();
+  const started = performance.now();
+  await file.close();
+  const closed = performance.now();
+  assert.equal(server.byes.length, 1, "the server said BYE");
+  assert.ok(closed >= server.byes[0]!, "close() resolved after BYE");
+  assert.ok(
+    closed - started >= 250,
+    `close() did not wait for BYE (${closed - started} ms)`,
+  );
+  const expected = "text, bytes\n" +
+    Array.from({ length: 1000 }, (_, i) => `line ${i}\n`).join("");
+  assert.equal(
+    await Deno.readTextFile(path),
+    expected,
+    "raw 0.x bytes: no frame headers",
+  );
+  assert.throws(() => file.write("late\n"), Deno.errors.BadResource);
+});
+
+Deno.test("ProxyFile.open() against a 0.x-style server rejects its refusal as the Deno error that fits", async () => {
+  await using dir = await tempDir();
+  const socketPath = `${dir.path}/0x.sock`;
+  const path = `${dir.path}/refused.log`;
+  const message = `[Errno 13] Permission denied: '${path}'`;
+  {
+    await using server = zeroXServer(socketPath, {
+      refuse: `PermissionError: ${message}`,
+    });
+    await assert.rejects(ProxyFile.open(path, { socketPath }), (error: unknown) => {
+      assert.ok(error instanceof Deno.errors.PermissionDenied, String(error));
+      assert.equal(error.message, message);
+      assert.ok(error.cause instanceof OfflogServerError);
+      assert.equal(error.cause.serverName, "PermissionError");
+      return true;
+    });
+    assert.deepEqual(server.openings, ["offlog/1", path]);
+  }
+  {
+    // A name with no Deno class: the server's error itself.
+    await using _server = zeroXServer(socketPath, { refuse: "SomeCustomError: nope" });
+    await assert.rejects(ProxyFile.open(path, { socketPath }), (error: unknown) => {
+      assert.ok(error instanceof OfflogServerError, String(error));
+      assert.equal(error.serverName, "SomeCustomError");
+      assert.equal(error.message, "nope");
+      return true;
+    });
+  }
+});
+
+Deno.test("ProxyFile.open() fails with OfflogProtocolError on an endless message, memory flat", async () => {
+  let sent = 0;
+  await using server = await fakeServer(async (conn) => {
+    await readOpening(conn);
+    sent = await sendGarbage(conn, 100 * MiB);
+  });
+  const before = Deno.memoryUsage().rss;
+  const error = await ProxyFile.open("/tmp/hostile.log", {
+    socketPath: server.socketPath,
+  }).then(() => null, (e: unknown) => e);
+  const grown = Deno.memoryUsage().rss - before;
+  assert.ok(error instanceof OfflogProtocolError, String(error));
+  assert.equal(error.name, "OfflogProtocolError");
+  assert.equal(error.socketPath, server.socketPath);
+  assert.equal(
+    error.message,
+    `Protocol error from the offlog server at "${server.socketPath}" for ` +
+      `"/tmp/hostile.log": a message ran past the maximum of 16384 bytes without its NUL`,
+  );
+  assert.ok(error.cause instanceof MessageTooLongError);
+  assert.ok(grown < 16 * MiB, `rss grew by ${mb(grown)}`);
+  await until(() => sent > 0, "the fake server to stop sending");
+  assert.ok(sent < 100 * MiB, `the client read on: ${mb(sent)} sent`);
+  console.log(`open(): rss grew by ${mb(grown)}; the fake server got ${mb(sent)} out`);
+});
+
+Deno.test("ProxyFile fails with OfflogProtocolError on an ACK that arrives with OK", async () => {
+  await using server = await fakeServer(async (conn) => {
+    await readOpening(conn);
+    await conn.write(encoder.encode("OK\0ACK 1\0"));
+    await readBytes(conn, Infinity).catch(() => {});
+  });
+  const file = await ProxyFile.open("/tmp/hostile.log", {
+    socketPath: server.socketPath,
+  });
+  try {
+    await until(() => !file.connected, "the client to drop the connection");
+    file.write("never acknowledged\n");
+  } catch (error) {
+    assert.ok(error instanceof OfflogProtocolError, String(error));
+    assert.match(error.message, /"ACK 1" acknowledges more than the 0 bytes sent/);
+    return;
+  } finally {
+    await file.close().catch(() => {});
+  }
+  assert.fail("write() did not throw");
+});

@@ -1,0 +1,113 @@
+// SharedFile (server/shared_file.ts) through the real server: one handle per path shared
+// by its clients, records kept whole when many clients append at once.
+
+import assert from "node:assert/strict";
+import { ProxyFile } from "../mod.ts";
+import { logMessages, startServer } from "./_server.ts";
+
+/**
+ * One multi-line record: a BEGIN line, `lines` body lines of about `lineBytes` each,
+ * an END line. `checkRecords` parses a file of them back.
+ */
+function record(client: number, index: number, lines: number, lineBytes: number): string {
+  let text = `BEGIN ${client} ${index} ${lines} ${lineBytes}\n`;
+  for (let k = 0; k < lines; k++) {
+    const head = `  ${client}/${index}/${k} `;
+    text += head + "x".repeat(Math.max(0, lineBytes - head.length)) + "\n";
+  }
+  return text + `END ${client} ${index}\n`;
+}
+
+/**
+ * Checks that `text` is whole records only, each client's in order from 0, and
+ * returns how many records of each client it holds.
+ */
+function checkRecords(text: string, clients: number): number[] {
+  const next = new Array<number>(clients).fill(0);
+  assert.ok(text === "" || text.endsWith("\n"), "the file ends with a whole line");
+  const lines = text.split("\n");
+  lines.pop();
+  for (let k = 0; k < lines.length; k++) {
+    const begin = /^BEGIN (\d+) (\d+) (\d+) (\d+)$/.exec(lines[k]!);
+    assert.ok(
+      begin,
+      `line ${k} starts a record: ${JSON.stringify(lines[k]!.slice(0, 80))}`,
+    );
+    const [c, i, count, bytes] = begin.slice(1).map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    assert.equal(i, next[c], `client ${c}'s records in order`);
+    const expected = record(c, i, count, bytes).split("\n");
+    expected.pop();
+    for (let l = 1; l < expected.length; l++) {
+      assert.ok(lines[k + l] === expected[l], `record ${c}/${i} whole (its line ${l})`);
+    }
+    k += expected.length - 1;
+    next[c] = i + 1;
+  }
+  return next;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+Deno.test("server appends two clients' records to one file through one shared handle", async () => {
+  await using server = await startServer();
+  const path = `${server.dir}/two.log`;
+  const a = await ProxyFile.open(path, { socketPath: server.socketPath });
+  const b = await ProxyFile.open(path, { socketPath: server.socketPath });
+  for (let i = 0; i < 200; i++) {
+    a.write(`a ${i}\n`);
+    b.write(`b ${i}\n`);
+    if (i % 50 === 0) await delay(1);
+  }
+  await Promise.all([a.flush(), b.flush()]);
+  const lines = (await Deno.readTextFile(path)).trimEnd().split("\n");
+  assert.equal(lines.length, 400);
+  for (const who of ["a", "b"]) {
+    assert.deepEqual(
+      lines.filter((line) => line.startsWith(who)),
+      Array.from({ length: 200 }, (_, i) => `${who} ${i}`),
+      `${who}'s lines whole and in order`,
+    );
+  }
+  await a.close();
+  await server.waitFor(`Client 0 done (remaining: 1) with ${path}`);
+  assert.ok(!server.stdout().includes(`Closed ${path}`), "open while b uses it");
+  await b.close();
+  await server.waitFor(`Closed ${path}`);
+  const log = logMessages(server.stdout());
+  assert.ok(log.includes(`New client 0 (total: 1) for ${path}`));
+  assert.ok(log.includes(`New client 1 (total: 2) for ${path}`));
+  assert.ok(log.includes(`Client 1 done (remaining: 0) with ${path}`));
+  assert.equal(log.filter((line) => line === `Closed ${path}`).length, 1);
+  // After the last client left, the next one opens the file anew.
+  await using c = await ProxyFile.open(path, { socketPath: server.socketPath });
+  c.write("c\n");
+  await c.flush();
+  await server.waitFor(`New client 2 (total: 1) for ${path}`);
+  const text = await Deno.readTextFile(path);
+  assert.ok(text.endsWith(" 199\nc\n"), "the new client appends after both");
+  assert.equal(text.split("\n").length, 402);
+});
+
+Deno.test("server keeps every multi-line record whole when 8 ProxyFiles write one file at once", async () => {
+  await using server = await startServer();
+  const path = `${server.dir}/eight.log`;
+  const records = 120;
+  await Promise.all(Array.from({ length: 8 }, async (_, c) => {
+    await using file = await ProxyFile.open(path, { socketPath: server.socketPath });
+    for (let i = 0; i < records; i++) {
+      // Every 15th record is about 100 KiB; the others 3 to 9 short lines.
+      const big = i % 15 === 7;
+      file.write(record(c, i, big ? 10 : 3 + (i % 7), big ? 10 * 1024 : 40));
+      if (i % 10 === 0) await delay(0);
+    }
+  }));
+  const counts = checkRecords(await Deno.readTextFile(path), 8);
+  assert.deepEqual(counts, new Array(8).fill(records));
+});
