@@ -43,8 +43,8 @@ export interface LocalFileOptions {
 
 /**
  * A file opened for appending by this process, with the same non-blocking `write()`
- * as {@linkcode ProxyFile}. It is what `Logger` uses with `localFile: true`, and what
- * the server uses for its own log file.
+ * as {@linkcode ProxyFile}, built on the same pump. It is what `Logger` uses with
+ * `localFile: true`.
  *
  * @example
  * ```ts
