@@ -21,20 +21,27 @@ export async function pairedRows(
   const { lines, repeat, socketPath, wanted, log } = options;
   const pairs: PairRow[] = [];
   const notes: string[] = [];
-  const ceilingRows = [1, 16].map((clients) => ({
-    clients,
-    name: clients === 1
-      ? "1 writer, built lines"
-      : `${clients} writer processes, one file, built lines`,
-  })).filter((c) => wanted(`ceiling: ${c.name}`));
+  const ceilingRows = [
+    { clients: 1, join: false, name: "1 writer, built lines" },
+    { clients: 16, join: false, name: "16 writer processes, one file, built lines" },
+    {
+      clients: 1,
+      join: true,
+      name: "1 writer, built lines, sender queues strings and joins them",
+    },
+  ].filter((c) => wanted(`ceiling: ${c.name}`));
   if (ceilingRows.length > 0) {
     const relaySocket = `${dir}/relay.sock`;
     const relay = await startRelay(relaySocket);
     try {
-      for (const { clients, name } of ceilingRows) {
+      for (const { clients, join, name } of ceilingRows) {
         pairs.push(
           await runPair(
-            { name: `ceiling: ${name}`, lines, reference: "bare relay" },
+            {
+              name: `ceiling: ${name}`,
+              lines,
+              reference: join ? "bare relay, joined" : "bare relay",
+            },
             repeat,
             {
               reference: () =>
@@ -42,6 +49,7 @@ export async function pairedRows(
                   clients,
                   lines,
                   relayPid: relay.process.pid,
+                  join,
                 }),
               offlog: () =>
                 runProxy(dir, socketPath, {

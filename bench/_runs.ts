@@ -175,7 +175,7 @@ export async function startRelay(socketPath: string): Promise<Child> {
 export async function runBare(
   dir: string,
   socketPath: string,
-  options: { clients: number; lines: number; relayPid: number },
+  options: { clients: number; lines: number; relayPid: number; join?: boolean },
 ): Promise<Run> {
   const path = `${dir}/bare.log`;
   const per = Math.floor(options.lines / options.clients);
@@ -192,7 +192,7 @@ export async function runBare(
         "--allow-write",
         net,
         BARE,
-        "send",
+        options.join ? "send-join" : "send",
         socketPath,
         path,
         `${client}`,

@@ -14,7 +14,8 @@
 //   --profile DIR  instead of the table: one client (or --clients N) sending N lines
 //                  to one file (with --idle N idle clients connected), the server and
 //                  the first client under `deno run --cpu-prof --cpu-prof-md`,
-//                  profiles written to DIR
+//                  profiles written to DIR; --mode built profiles writers that
+//                  build their lines (bench/_lines.ts writeBuilt) instead
 //
 // Every writer and server is a child process: the real server (server.ts) on a
 // socket in a temporary directory, writers from bench/_client.ts, the raw limit from
@@ -83,7 +84,7 @@ function table(rows: Row[], raw: number | null): string {
 
 async function profile(
   dir: string,
-  options: { lines: number; clients: number; idle: number; out: string },
+  options: { lines: number; clients: number; idle: number; out: string; mode: string },
   idleFiles: ProxyFile[],
 ): Promise<void> {
   const { lines, clients, out } = options;
@@ -104,7 +105,7 @@ async function profile(
     Array.from({ length: clients }, (_, client) => ({
       name: `writer ${client}`,
       args: clientArgs(
-        "string",
+        options.mode,
         socketPath,
         path,
         client,
@@ -143,6 +144,7 @@ async function main(args: string[]): Promise<number> {
       clients: { type: "string", default: "1" },
       only: { type: "string" },
       idle: { type: "string", default: "0" },
+      mode: { type: "string", default: "string" },
       "burst-mb": { type: "string" },
       "idle-seconds": { type: "string" },
     },
@@ -168,7 +170,13 @@ async function main(args: string[]): Promise<number> {
       const clients = Number(values.clients);
       if (!(clients >= 1)) throw new RangeError("--clients must be at least 1");
       const idleCount = Number(values.idle);
-      await profile(dir, { lines, clients, idle: idleCount, out: values.profile }, idle);
+      await profile(dir, {
+        lines,
+        clients,
+        idle: idleCount,
+        out: values.profile,
+        mode: values.mode,
+      }, idle);
       return 0;
     }
     const started = performance.now();
