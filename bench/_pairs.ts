@@ -65,10 +65,18 @@ export function pairTable(rows: PairRow[]): string {
     const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
     const mbs = (rates: number[]) =>
       rates.map((r) => (r * LINE_BYTES / 1e6).toFixed(0)).join(", ");
-    const problems = row.rounds.flatMap((r) => [
-      ...r.reference.problems.map((p) => `${row.reference}: ${p}`),
-      ...r.offlog.problems.map((p) => `offlog: ${p}`),
-    ]);
+    const failed = (pick: (round: PairRow["rounds"][number]) => Run) => {
+      const runs = row.rounds.filter((r) => pick(r).problems.length > 0);
+      return runs.length === 0
+        ? []
+        : [`${runs.length} of ${row.rounds.length} runs not whole: ${
+          runs.map((r) => pick(r).problems.join(", ")).join("; ")
+        }`];
+    };
+    const problems = [
+      ...failed((r) => r.reference).map((p) => `${row.reference}: ${p}`),
+      ...failed((r) => r.offlog).map((p) => `offlog: ${p}`),
+    ];
     const cpu = (pick: (run: Run) => number | undefined) =>
       `${perLine(row.rounds.map((r) => pick(r.reference)), row.lines)} → ${
         perLine(row.rounds.map((r) => pick(r.offlog)), row.lines)

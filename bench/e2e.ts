@@ -342,8 +342,11 @@ async function main(args: string[]): Promise<number> {
         `${lines} lines of ${LINE_BYTES} bytes per row, median of ${repeat} runs; ` +
         `${((performance.now() - started) / 1000).toFixed(0)} s in all.`,
     );
+    // The 0.x clients tear records themselves, whatever the server (BENCHMARKS.md): a
+    // write() that finds its queue blocked sends its new bytes ahead of the queued ones.
     const broken = rows.some((r) => r.runs.some((run) => run.problems.length > 0)) ||
       pairs.some((p) =>
+        !p.name.startsWith("0.x client") &&
         p.rounds.some((r) => r.reference.problems.length + r.offlog.problems.length > 0)
       );
     if (broken) console.error("Some records were not whole: see the table");
