@@ -31,6 +31,7 @@ export type Written = { ok: true } | { ok: false; bytes: number; error: unknown 
  * @example
  * ```ts
  * import { BatchWriter, tellWritten } from "./_batch_writer.ts";
+ * import assert from "node:assert/strict";
  * const path = await Deno.makeTempFile();
  * const file = await Deno.open(path, { append: true });
  * const owner = { failed: false, onWritten() {}, onWriteError() {} };
@@ -39,6 +40,7 @@ export type Written = { ok: true } | { ok: false; bytes: number; error: unknown 
  * const written = await writer.write(file, writer.join(batch));
  * if (written.ok) tellWritten(batch);
  * file.close();
+ * assert.equal(await Deno.readTextFile(path), "hi\n");
  * await Deno.remove(path);
  * ```
  */
@@ -92,6 +94,11 @@ export class BatchWriter {
    * @param data The bytes.
    * @returns Whether all went in, or how many did before the error; never rejects.
    */
+  /** Lets go of the join buffer (up to 4 MiB) while the file is idle. */
+  shrink(): void {
+    this.#joined = new Uint8Array(0);
+  }
+
   async write(file: Deno.FsFile, data: Uint8Array): Promise<Written> {
     let offset = 0;
     try {

@@ -39,14 +39,23 @@ export function nextReadSize(size: number, got: number, budget?: Budget): number
  * what it sent.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { ClientConn, MIN_READ } from "./_client_conn.ts";
- * const listener = Deno.listen({ transport: "unix", path: "/tmp/example.sock" });
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * using listener = Deno.listen({ transport: "unix", path: `${dir}/example.sock` });
+ * using client = await Deno.connect({ transport: "unix", path: `${dir}/example.sock` });
  * const conn = new ClientConn(await listener.accept());
+ * await client.write(new TextEncoder().encode("hi"));
  * const chunk = await conn.read(MIN_READ);
+ * assert.equal(new TextDecoder().decode(chunk ?? undefined), "hi");
  * conn.send("OK");
  * await conn.sent();
  * conn.close();
+ * const reply = new Uint8Array(3);
+ * await client.read(reply);
+ * assert.equal(new TextDecoder().decode(reply), "OK\0");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class ClientConn {

@@ -59,11 +59,13 @@ const encoder = new TextEncoder();
  * @example
  * ```ts
  * import { ServerLog } from "./_server_log.ts";
+ * import assert from "node:assert/strict";
  * const path = await Deno.makeTempFile();
  * const log = await ServerLog.open(path, { quiet: true });
  * log.info("Listening on socket %s", "/tmp/offlog.sock");
  * await log.close();
- * console.log(await Deno.readTextFile(path)); // "[… offlog INFO] Listening on socket /tmp/offlog.sock\n"
+ * const text = await Deno.readTextFile(path); // "[<time> offlog INFO] Listening …\n"
+ * assert.match(text, /^\[.+ offlog INFO\] Listening on socket \/tmp\/offlog\.sock\n$/);
  * await Deno.remove(path);
  * ```
  */

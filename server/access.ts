@@ -35,10 +35,11 @@ export type AccessResult = { path: string } | { refusal: string };
  * @example
  * ```ts
  * import { Access } from "./access.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const access = await Access.create([dir]);
- * console.log(await access.check(`${dir}/a.log`)); // { path: ".../a.log" }
- * console.log("refusal" in await access.check("/etc/passwd")); // true
+ * assert.deepEqual(await access.check(`${dir}/a.log`), { path: `${dir}/a.log` });
+ * assert.ok("refusal" in await access.check("/etc/passwd"));
  * await Deno.remove(dir);
  * ```
  */
@@ -135,9 +136,10 @@ export class Access {
  * @example
  * ```ts
  * import { resolveRealPath } from "./access.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.realPath(await Deno.makeTempDir());
  * await Deno.symlink(`${dir}/target.log`, `${dir}/link.log`);
- * console.log(await resolveRealPath(`${dir}/link.log`) === `${dir}/target.log`); // true
+ * assert.equal(await resolveRealPath(`${dir}/link.log`), `${dir}/target.log`);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -10,7 +10,8 @@
  * @example
  * ```ts
  * import { DEFAULT_MAX_BUFFERED_BYTES } from "./budget.ts";
- * console.log(DEFAULT_MAX_BUFFERED_BYTES); // 268435456
+ * import assert from "node:assert/strict";
+ * assert.equal(DEFAULT_MAX_BUFFERED_BYTES, 256 * 1024 * 1024);
  * ```
  */
 export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
@@ -26,8 +27,10 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
  * @example
  * ```ts
  * import { Budget } from "./budget.ts";
+ * import assert from "node:assert/strict";
  * const budget = new Budget(1024);
- * console.log(budget.holdUnfinished(512), budget.holdUnfinished(1)); // true false
+ * assert.equal(budget.holdUnfinished(512), true);
+ * assert.equal(budget.holdUnfinished(1), false);
  * budget.releaseUnfinished(512);
  * ```
  */

@@ -90,8 +90,9 @@ and --allow-net=unix:SOCKET_FILE for the socket.
  * @example
  * ```ts
  * import { main } from "./cli.ts";
+ * import assert from "node:assert/strict";
  * const code = await main(["--version"]); // prints "offlog 0.1.0"
- * console.log(code); // 0
+ * assert.equal(code, 0);
  * ```
  */
 export async function main(args: string[]): Promise<number> {
@@ -250,7 +251,8 @@ const UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 **
  * @example
  * ```ts
  * import { parseBytes } from "./cli.ts";
- * console.log(parseBytes("8M")); // 8388608
+ * import assert from "node:assert/strict";
+ * assert.equal(parseBytes("8M"), 8 * 1024 * 1024);
  * ```
  */
 export function parseBytes(text: string): number {

@@ -18,13 +18,15 @@ import {
  * @example
  * ```ts
  * import { FileTable } from "./file_table.ts";
+ * import assert from "node:assert/strict";
  * const path = await Deno.makeTempFile();
  * const table = new FileTable();
  * const one = { failed: false, onWritten() {}, onWriteError() {} };
  * const two = { failed: false, onWritten() {}, onWriteError() {} };
  * const a = await table.acquire(path, one);
  * const b = await table.acquire(path, two);
- * console.log(a === b, a.clients); // true 2
+ * assert.equal(a, b); // one SharedFile for both
+ * assert.equal(a.clients, 2);
  * await table.release(a, one);
  * await table.release(b, two);
  * await Deno.remove(path);
@@ -45,6 +47,13 @@ export class FileTable {
    */
   constructor(options: FileOptions = { refuseHardlinks: false, timeoutMs: 10_000 }) {
     this.#options = options;
+  }
+
+  /** Bytes appended to every path since the server started. */
+  get bytesWritten(): number {
+    let total = 0;
+    for (const counters of this.#counters.values()) total += counters.bytesWritten;
+    return total;
   }
 
   /** The files open now. */

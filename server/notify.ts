@@ -32,6 +32,7 @@ type ListenDatagram = (
  * Sends systemd notifications (`READY=1`, `STOPPING=1`) to `$NOTIFY_SOCKET`.
  *
  * @example
+ * Not run as a doc test: it needs `--unstable-net` and systemd's `$NOTIFY_SOCKET`.
  * ```ts ignore
  * import { Notifier } from "./notify.ts";
  * const notifier = await Notifier.create("/run/offlog/offlog.sock.tmp");

@@ -14,7 +14,8 @@ import type { SharedFile } from "./shared_file.ts";
  * @example
  * ```ts
  * import { DEFAULT_ROTATE_CHECK_MS } from "./rotation.ts";
- * console.log(DEFAULT_ROTATE_CHECK_MS); // 5000
+ * import assert from "node:assert/strict";
+ * assert.equal(DEFAULT_ROTATE_CHECK_MS, 5000);
  * ```
  */
 export const DEFAULT_ROTATE_CHECK_MS = 5000;

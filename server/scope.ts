@@ -44,7 +44,9 @@ const UNNEEDED: ReadonlyArray<readonly [Deno.PermissionDescriptor, string]> = [
  * @example
  * ```ts
  * import { describeScope } from "./scope.ts";
- * for (const line of await describeScope([])) console.log(line.text);
+ * import assert from "node:assert/strict";
+ * const lines = await describeScope([]);
+ * assert.match(lines.map((line) => line.text).join("\n"), /^Write scope: /);
  * ```
  */
 export async function describeScope(

@@ -148,10 +148,13 @@ export interface ServeOptions {
  * A running server.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { serve } from "./serve.ts";
- * await using server = await serve({ socketPath: "/tmp/test.sock" });
- * console.log(server.socketPath);
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * await using server = await serve({ socketPath: `${dir}/offlog.sock`, quiet: true });
+ * assert.equal(server.socketPath, `${dir}/offlog.sock`);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export interface OfflogServer extends AsyncDisposable {
@@ -184,9 +187,11 @@ export interface OfflogServer extends AsyncDisposable {
  * @example
  * ```ts
  * import { serve } from "./serve.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const server = await serve({ socketPath: `${dir}/offlog.sock`, quiet: true });
- * await server.close();
+ * assert.ok((await Deno.lstat(server.socketPath)).isSocket);
+ * await server.close(); // and the socket is removed
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -71,12 +71,21 @@ export interface SessionContext {
  * goodbye once they are written. Refusals go back as `<Name>: <message>` and NUL.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Session } from "./session.ts";
  * import { FileTable } from "./file_table.ts";
- * const listener = Deno.listen({ transport: "unix", path: "/tmp/example.sock" });
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * using listener = Deno.listen({ transport: "unix", path: `${dir}/example.sock` });
+ * using client = await Deno.connect({ transport: "unix", path: `${dir}/example.sock` });
  * const conn = await listener.accept();
- * await new Session(0, conn, { files: new FileTable(), log: console.log }).done;
+ * const session = new Session(0, conn, { files: new FileTable(), log: console.log });
+ * // A 0.x client: the path and a NUL, then lines, then the end of its stream.
+ * await client.write(new TextEncoder().encode(`${dir}/app.log\0hello\n`));
+ * await client.closeWrite();
+ * await session.done;
+ * assert.equal(await Deno.readTextFile(`${dir}/app.log`), "hello\n");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class Session implements Owner {

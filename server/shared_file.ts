@@ -98,6 +98,7 @@ function freshCounters(): FileCounters {
  * @example
  * ```ts
  * import { SharedFile } from "./shared_file.ts";
+ * import assert from "node:assert/strict";
  * const path = await Deno.makeTempFile();
  * const file = await SharedFile.open(path);
  * file.enqueue({ failed: false, onWritten() {}, onWriteError() {} }, {
@@ -105,7 +106,7 @@ function freshCounters(): FileCounters {
  *   bytes: 3,
  * });
  * await file.close();
- * console.log(await Deno.readTextFile(path)); // "hi\n"
+ * assert.equal(await Deno.readTextFile(path), "hi\n");
  * await Deno.remove(path);
  * ```
  */
@@ -167,6 +168,11 @@ export class SharedFile {
   ): Promise<SharedFile> {
     const file = await openAppend(path, options);
     return new SharedFile(path, file, (await file.stat()).ino, options, counters);
+  }
+
+  /** Lets go of buffers kept for the next burst, while nothing is being written. */
+  shrink(): void {
+    if (this.#writing === null) this.#writer.shrink();
   }
 
   /** Whether anything was written since the last sync began. */

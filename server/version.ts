@@ -4,7 +4,9 @@
  * @example
  * ```ts
  * import { VERSION } from "./version.ts";
- * console.log(VERSION); // "0.1.0"
+ * import config from "../deno.json" with { type: "json" };
+ * import assert from "node:assert/strict";
+ * assert.equal(VERSION, config.version);
  * ```
  */
 export const VERSION: string = "0.1.0";

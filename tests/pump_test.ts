@@ -36,6 +36,11 @@ class MemoryOutlet implements Outlet {
   keepsFailed(): boolean {
     return false;
   }
+  controls: Uint8Array[] = [];
+  sendControl(bytes: Uint8Array): Promise<void> {
+    this.controls.push(bytes);
+    return Promise.resolve();
+  }
   sendFailed(cause: unknown): Promise<void> {
     this.events.push(`failed: ${(cause as Error).message}`);
     return Promise.resolve();
