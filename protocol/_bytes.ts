@@ -9,7 +9,9 @@
  * @example
  * ```ts
  * import { concat } from "./_bytes.ts";
- * console.log(concat([new Uint8Array([1]), new Uint8Array([2, 3])])); // [1, 2, 3]
+ * import assert from "node:assert/strict";
+ * const joined = concat([new Uint8Array([1]), new Uint8Array([2, 3])]);
+ * assert.deepEqual(joined, new Uint8Array([1, 2, 3]));
  * ```
  */
 export function concat(parts: readonly Uint8Array[]): Uint8Array {

@@ -10,7 +10,8 @@
  * @example
  * ```ts
  * import { DEFAULT_SOCKET_PATH } from "./constants.ts";
- * console.log(DEFAULT_SOCKET_PATH); // "/tmp/offlog.sock"
+ * import assert from "node:assert/strict";
+ * assert.equal(DEFAULT_SOCKET_PATH, "/tmp/offlog.sock");
  * ```
  */
 export const DEFAULT_SOCKET_PATH: string = "/tmp/offlog.sock";
@@ -21,7 +22,8 @@ export const DEFAULT_SOCKET_PATH: string = "/tmp/offlog.sock";
  * @example
  * ```ts
  * import { DEFAULT_TIMEOUT_MS } from "./constants.ts";
- * console.log(DEFAULT_TIMEOUT_MS); // 5000
+ * import assert from "node:assert/strict";
+ * assert.equal(DEFAULT_TIMEOUT_MS, 5000);
  * ```
  */
 export const DEFAULT_TIMEOUT_MS: number = 5000;
@@ -32,7 +34,8 @@ export const DEFAULT_TIMEOUT_MS: number = 5000;
  * @example
  * ```ts
  * import { PATH_MAX } from "./constants.ts";
- * console.log(PATH_MAX); // 4096
+ * import assert from "node:assert/strict";
+ * assert.equal(PATH_MAX, 4096);
  * ```
  */
 export const PATH_MAX: number = 4096;
@@ -43,7 +46,8 @@ export const PATH_MAX: number = 4096;
  * @example
  * ```ts
  * import { NUL } from "./constants.ts";
- * console.log(NUL); // 0
+ * import assert from "node:assert/strict";
+ * assert.equal(NUL, 0);
  * ```
  */
 export const NUL: number = 0;
@@ -56,7 +60,8 @@ export const NUL: number = 0;
  * @example
  * ```ts
  * import { V1_HELLO } from "./constants.ts";
- * console.log(V1_HELLO); // "offlog/1"
+ * import assert from "node:assert/strict";
+ * assert.equal(V1_HELLO, "offlog/1");
  * ```
  */
 export const V1_HELLO: string = "offlog/1";
@@ -67,7 +72,8 @@ export const V1_HELLO: string = "offlog/1";
  * @example
  * ```ts
  * import { FRAME_HEADER_BYTES } from "./constants.ts";
- * console.log(FRAME_HEADER_BYTES); // 4
+ * import assert from "node:assert/strict";
+ * assert.equal(FRAME_HEADER_BYTES, 4);
  * ```
  */
 export const FRAME_HEADER_BYTES: number = 4;
@@ -79,7 +85,8 @@ export const FRAME_HEADER_BYTES: number = 4;
  * @example
  * ```ts
  * import { MAX_RECORD_BYTES } from "./constants.ts";
- * console.log(MAX_RECORD_BYTES); // 16777216
+ * import assert from "node:assert/strict";
+ * assert.equal(MAX_RECORD_BYTES, 16 * 1024 * 1024);
  * ```
  */
 export const MAX_RECORD_BYTES: number = 16 * 1024 * 1024;
@@ -92,7 +99,8 @@ export const MAX_RECORD_BYTES: number = 16 * 1024 * 1024;
  * @example
  * ```ts
  * import { MAX_MESSAGE_BYTES } from "./constants.ts";
- * console.log(MAX_MESSAGE_BYTES); // 16384
+ * import assert from "node:assert/strict";
+ * assert.equal(MAX_MESSAGE_BYTES, 16384);
  * ```
  */
 export const MAX_MESSAGE_BYTES: number = 16 * 1024;
@@ -106,7 +114,8 @@ export const MAX_MESSAGE_BYTES: number = 16 * 1024;
  * @example
  * ```ts
  * import { SYNC_FRAME } from "./constants.ts";
- * console.log(SYNC_FRAME === 0xffffffff); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(SYNC_FRAME, 0xffffffff);
  * ```
  */
 export const SYNC_FRAME: number = 0xffffffff;
@@ -118,7 +127,8 @@ export const SYNC_FRAME: number = 0xffffffff;
  * @example
  * ```ts
  * import { STATS_HELLO } from "./constants.ts";
- * console.log(STATS_HELLO); // "offlog/stats"
+ * import assert from "node:assert/strict";
+ * assert.equal(STATS_HELLO, "offlog/stats");
  * ```
  */
 export const STATS_HELLO: string = "offlog/stats";

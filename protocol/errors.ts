@@ -11,7 +11,8 @@
  * @example
  * ```ts
  * import { SERVER_EXITED } from "./errors.ts";
- * console.log(SERVER_EXITED); // "OSError: offlog server exited"
+ * import assert from "node:assert/strict";
+ * assert.equal(SERVER_EXITED, "OSError: offlog server exited");
  * ```
  */
 export const SERVER_EXITED = "OSError: offlog server exited";
@@ -22,7 +23,8 @@ export const SERVER_EXITED = "OSError: offlog server exited";
  * @example
  * ```ts
  * import { NOT_ABSOLUTE } from "./errors.ts";
- * console.log(NOT_ABSOLUTE); // "not an absolute path"
+ * import assert from "node:assert/strict";
+ * assert.equal(NOT_ABSOLUTE, "not an absolute path");
  * ```
  */
 export const NOT_ABSOLUTE = "not an absolute path";
@@ -52,7 +54,8 @@ const PYTHON_TO_DENO: ReadonlyArray<readonly [string, DenoErrorClass]> = [
  * @example
  * ```ts
  * import { pythonErrorName } from "./errors.ts";
- * console.log(pythonErrorName(new Deno.errors.NotFound("gone"))); // "FileNotFoundError"
+ * import assert from "node:assert/strict";
+ * assert.equal(pythonErrorName(new Deno.errors.NotFound("gone")), "FileNotFoundError");
  * ```
  */
 export function pythonErrorName(error: unknown): string {
@@ -70,7 +73,9 @@ export function pythonErrorName(error: unknown): string {
  * @example
  * ```ts
  * import { denoErrorClass } from "./errors.ts";
- * console.log(denoErrorClass("FileNotFoundError") === Deno.errors.NotFound); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(denoErrorClass("FileNotFoundError"), Deno.errors.NotFound);
+ * assert.equal(denoErrorClass("ValueError"), undefined);
  * ```
  */
 export function denoErrorClass(name: string): DenoErrorClass | undefined {

@@ -20,9 +20,10 @@ import { features } from "./versions.ts";
  * @example
  * ```ts
  * import { writeFrameHeader } from "./frames.ts";
+ * import assert from "node:assert/strict";
  * const frame = new Uint8Array([0, 0, 0, 0, 104, 105]);
  * writeFrameHeader(frame);
- * console.log(frame.subarray(0, 4)); // [0, 0, 0, 2]
+ * assert.deepEqual(frame.subarray(0, 4), new Uint8Array([0, 0, 0, 2]));
  * ```
  */
 export function writeFrameHeader(frame: Uint8Array): void {
@@ -65,9 +66,12 @@ export interface Unit {
  * @example
  * ```ts
  * import { recordReader, type RecordReader } from "./frames.ts";
+ * import assert from "node:assert/strict";
  * const reader: RecordReader = recordReader("0.x");
  * const units = reader.push(new TextEncoder().encode("a\nb"));
- * console.log(units.length, reader.heldBytes, reader.end()?.bytes); // 1 1 1
+ * assert.equal(units.length, 1); // "a\n"
+ * assert.equal(reader.heldBytes, 1); // "b", until a newline or the end
+ * assert.equal(reader.end()?.bytes, 1);
  * ```
  */
 export interface RecordReader {
@@ -102,7 +106,8 @@ export interface RecordReader {
  * @example
  * ```ts
  * import { FrameReader, recordReader } from "./frames.ts";
- * console.log(recordReader("offlog/1") instanceof FrameReader); // true
+ * import assert from "node:assert/strict";
+ * assert.ok(recordReader("offlog/1") instanceof FrameReader);
  * ```
  */
 export function recordReader(version: ProtocolVersion): RecordReader {
@@ -115,9 +120,11 @@ export function recordReader(version: ProtocolVersion): RecordReader {
  * @example
  * ```ts
  * import { FrameReader } from "./frames.ts";
+ * import assert from "node:assert/strict";
  * const reader = new FrameReader();
  * const units = reader.push(new Uint8Array([0, 0, 0, 2, 104, 105, 0, 0]));
- * console.log(units.length, reader.heldBytes); // 1 2
+ * assert.equal(units.length, 1); // "hi"
+ * assert.equal(reader.heldBytes, 2); // half of the next header
  * ```
  */
 export class FrameReader implements RecordReader {
@@ -219,9 +226,11 @@ const NEWLINE = 10;
  * @example
  * ```ts
  * import { LineReader } from "./frames.ts";
+ * import assert from "node:assert/strict";
  * const reader = new LineReader();
  * const [unit] = reader.push(new TextEncoder().encode("a\nb"));
- * console.log(unit?.bytes, reader.heldBytes); // 2 1
+ * assert.equal(unit?.bytes, 2); // "a\n"
+ * assert.equal(reader.heldBytes, 1); // "b"
  * ```
  */
 export class LineReader implements RecordReader {

@@ -29,8 +29,9 @@ export const STATS_PREFIX = "STATS ";
  * @example
  * ```ts
  * import { parseMessage } from "./messages.ts";
+ * import assert from "node:assert/strict";
  * const message = parseMessage("ACK 42");
- * console.log(message.type === "ack" && message.bytes); // 42
+ * assert.deepEqual(message, { type: "ack", bytes: 42 });
  * ```
  */
 export type ServerMessage =
@@ -52,7 +53,8 @@ const encoder = new TextEncoder();
  * @example
  * ```ts
  * import { encodeMessage } from "./messages.ts";
- * console.log(encodeMessage("OK")); // Uint8Array(3) [ 79, 75, 0 ]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(encodeMessage("OK"), new Uint8Array([79, 75, 0])); // "OK\0"
  * ```
  */
 export function encodeMessage(text: string): Uint8Array {
@@ -73,8 +75,11 @@ export function encodeMessage(text: string): Uint8Array {
  * @example
  * ```ts
  * import { formatError } from "./messages.ts";
- * console.log(formatError("ValueError", "not an absolute path"));
- * // "ValueError: not an absolute path"
+ * import assert from "node:assert/strict";
+ * assert.equal(
+ *   formatError("ValueError", "not an absolute path"),
+ *   "ValueError: not an absolute path",
+ * );
  * ```
  */
 export function formatError(name: string, message: string): string {
@@ -91,8 +96,12 @@ export function formatError(name: string, message: string): string {
  * @example
  * ```ts
  * import { parseMessage } from "./messages.ts";
- * console.log(parseMessage("OSError: offlog server exited"));
- * // { type: "error", name: "OSError", message: "offlog server exited" }
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parseMessage("OSError: offlog server exited"), {
+ *   type: "error",
+ *   name: "OSError",
+ *   message: "offlog server exited",
+ * });
  * ```
  */
 export function parseMessage(text: string): ServerMessage {
@@ -121,11 +130,11 @@ export function parseMessage(text: string): ServerMessage {
  * @example
  * ```ts
  * import { MessageDecoder, MessageTooLongError } from "./messages.ts";
- * try {
- *   new MessageDecoder().push(new Uint8Array(20_000).fill(0x41));
- * } catch (error) {
- *   console.log(error instanceof MessageTooLongError); // true
- * }
+ * import assert from "node:assert/strict";
+ * assert.throws(
+ *   () => new MessageDecoder().push(new Uint8Array(20_000).fill(0x41)),
+ *   MessageTooLongError,
+ * );
  * ```
  */
 export class MessageTooLongError extends Error {
@@ -153,9 +162,10 @@ export class MessageTooLongError extends Error {
  * @example
  * ```ts
  * import { MessageDecoder } from "./messages.ts";
+ * import assert from "node:assert/strict";
  * const decoder = new MessageDecoder();
  * const bytes = new TextEncoder().encode("OK\0ACK 10\0BY");
- * console.log(decoder.push(bytes)); // [ { type: "ok" }, { type: "ack", bytes: 10 } ]
+ * assert.deepEqual(decoder.push(bytes), [{ type: "ok" }, { type: "ack", bytes: 10 }]);
  * ```
  */
 export class MessageDecoder {

@@ -5,9 +5,11 @@
  * @example
  * ```ts
  * import { encodeOpening, MessageDecoder } from "./mod.ts";
+ * import assert from "node:assert/strict";
  * const opening = encodeOpening("/tmp/app.log", "offlog/1");
+ * assert.equal(new TextDecoder().decode(opening), "offlog/1\0/tmp/app.log\0");
  * const messages = new MessageDecoder().push(new Uint8Array([79, 75, 0]));
- * console.log(opening.length, messages); // 22 [ { type: "ok" } ]
+ * assert.deepEqual(messages, [{ type: "ok" }]);
  * ```
  *
  * @module

@@ -32,8 +32,9 @@ export type ProtocolVersion = "offlog/1" | "0.x";
  * @example
  * ```ts
  * import { encodeOpening } from "./opening.ts";
+ * import assert from "node:assert/strict";
  * const bytes = encodeOpening("/tmp/app.log", "0.x");
- * console.log(new TextDecoder().decode(bytes)); // "/tmp/app.log\0"
+ * assert.equal(new TextDecoder().decode(bytes), "/tmp/app.log\0");
  * ```
  */
 export function encodeOpening(path: string, version: ProtocolVersion): Uint8Array {
@@ -48,8 +49,9 @@ export function encodeOpening(path: string, version: ProtocolVersion): Uint8Arra
  * @example
  * ```ts
  * import { OpeningReader, type OpeningResult } from "./opening.ts";
+ * import assert from "node:assert/strict";
  * const result: OpeningResult = new OpeningReader().push(new Uint8Array([47, 0]));
- * console.log(result.state); // "done"
+ * assert.equal(result.state, "done");
  * ```
  */
 export type OpeningResult =
@@ -66,10 +68,13 @@ export type OpeningResult =
  * @example
  * ```ts
  * import { OpeningReader } from "./opening.ts";
+ * import assert from "node:assert/strict";
  * const reader = new OpeningReader();
  * const bytes = new TextEncoder().encode("offlog/1\0/tmp/a.log\0");
  * const result = reader.push(bytes);
- * console.log(result.state === "done" && result.version); // "offlog/1"
+ * assert.equal(result.state, "done");
+ * assert.equal(result.version, "offlog/1");
+ * assert.equal(new TextDecoder().decode(result.path), "/tmp/a.log");
  * ```
  */
 export class OpeningReader {

@@ -14,8 +14,11 @@ import type { ProtocolVersion } from "./opening.ts";
  * @example
  * ```ts
  * import { features } from "./versions.ts";
+ * import assert from "node:assert/strict";
  * const v1 = features("offlog/1");
- * console.log(v1.frames, v1.acks, v1.headerBytes); // true true 4
+ * assert.equal(v1.frames, true);
+ * assert.equal(v1.acks, true);
+ * assert.equal(v1.headerBytes, 4);
  * ```
  */
 export interface VersionFeatures {
@@ -51,7 +54,8 @@ const V0: VersionFeatures = {
  * @example
  * ```ts
  * import { features } from "./versions.ts";
- * console.log(features("0.x").acks); // false
+ * import assert from "node:assert/strict";
+ * assert.equal(features("0.x").acks, false);
  * ```
  */
 export function features(version: ProtocolVersion): VersionFeatures {
