@@ -14,8 +14,10 @@ import { denoErrorClass } from "../protocol/mod.ts";
  * @example
  * ```ts
  * import { OfflogServerError } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * const error = new OfflogServerError("ValueError", "not an absolute path");
- * console.log(error.serverName, error.message); // "ValueError" "not an absolute path"
+ * assert.equal(error.serverName, "ValueError");
+ * assert.equal(error.message, "not an absolute path");
  * ```
  */
 export class OfflogServerError extends Error {
@@ -43,10 +45,11 @@ export class OfflogServerError extends Error {
  * @example
  * ```ts
  * import { OfflogConnectionError } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * const error = new OfflogConnectionError("No offlog server at \"/tmp/x.sock\"", {
  *   socketPath: "/tmp/x.sock",
  * });
- * console.log(error.unsentBytes); // 0
+ * assert.equal(error.unsentBytes, 0);
  * ```
  */
 export class OfflogConnectionError extends Error {
@@ -81,11 +84,13 @@ export class OfflogConnectionError extends Error {
  * @example
  * ```ts
  * import { OfflogProtocolError } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * const error = new OfflogProtocolError(
  *   "Protocol error from the offlog server at \"/tmp/x.sock\": \"ACK 9\" acknowledges more than the 4 bytes sent",
  *   { socketPath: "/tmp/x.sock" },
  * );
- * console.log(error.name, error.socketPath); // "OfflogProtocolError" "/tmp/x.sock"
+ * assert.equal(error.name, "OfflogProtocolError");
+ * assert.equal(error.socketPath, "/tmp/x.sock");
  * ```
  */
 export class OfflogProtocolError extends Error {
@@ -112,8 +117,9 @@ export class OfflogProtocolError extends Error {
  * @example
  * ```ts
  * import { QueueFullError } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * const error = new QueueFullError("Queue full", { pendingSize: 10, maxPendingBytes: 8 });
- * console.log(error instanceof RangeError); // true
+ * assert.ok(error instanceof RangeError);
  * ```
  */
 export class QueueFullError extends RangeError {
@@ -153,8 +159,9 @@ export class QueueFullError extends RangeError {
  * @example
  * ```ts
  * import { serverError } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * const error = serverError("FileNotFoundError", "No such file: '/nope/x.log'");
- * console.log(error instanceof Deno.errors.NotFound); // true
+ * assert.ok(error instanceof Deno.errors.NotFound);
  * ```
  */
 export function serverError(name: string, message: string): Error {

@@ -28,12 +28,20 @@
  * handling off loses what was queued.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { flushAll, Logger } from "../mod.ts";
- * const logger = await Logger.open("app", "/tmp/app.log");
+ * import { serve } from "../server.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const socketPath = `${dir}/offlog.sock`;
+ * await using server = await serve({ socketPath, quiet: true });
+ * const logger = await Logger.open("app", `${dir}/app.log`, { socketPath });
  * logger.info("done");
  * await flushAll();
- * Deno.exit(0);
+ * assert.match(await Deno.readTextFile(`${dir}/app.log`), /app INFO\] done\n$/);
+ * // Deno.exit(0) here would lose nothing.
+ * await logger.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module
@@ -106,11 +114,12 @@ export function setExitHandling(
  * ```ts
  * import { flushAll } from "./exit_safety.ts";
  * import { LocalFile } from "./local_file.ts";
+ * import assert from "node:assert/strict";
  * const path = await Deno.makeTempFile();
  * const file = await LocalFile.open(path);
  * file.write("before exit\n");
  * await flushAll();
- * console.log(await Deno.readTextFile(path)); // "before exit\n"
+ * assert.equal(await Deno.readTextFile(path), "before exit\n");
  * await file.close();
  * await Deno.remove(path);
  * ```

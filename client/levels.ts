@@ -10,7 +10,8 @@
  * @example
  * ```ts
  * import { DEBUG } from "./levels.ts";
- * console.log(DEBUG); // 10
+ * import assert from "node:assert/strict";
+ * assert.equal(DEBUG, 10);
  * ```
  */
 export const DEBUG: number = 10;
@@ -20,7 +21,8 @@ export const DEBUG: number = 10;
  * @example
  * ```ts
  * import { INFO } from "./levels.ts";
- * console.log(INFO); // 20
+ * import assert from "node:assert/strict";
+ * assert.equal(INFO, 20);
  * ```
  */
 export const INFO: number = 20;
@@ -30,7 +32,8 @@ export const INFO: number = 20;
  * @example
  * ```ts
  * import { WARNING } from "./levels.ts";
- * console.log(WARNING); // 30
+ * import assert from "node:assert/strict";
+ * assert.equal(WARNING, 30);
  * ```
  */
 export const WARNING: number = 30;
@@ -40,7 +43,8 @@ export const WARNING: number = 30;
  * @example
  * ```ts
  * import { ERROR } from "./levels.ts";
- * console.log(ERROR); // 40
+ * import assert from "node:assert/strict";
+ * assert.equal(ERROR, 40);
  * ```
  */
 export const ERROR: number = 40;
@@ -50,7 +54,8 @@ export const ERROR: number = 40;
  * @example
  * ```ts
  * import { CRITICAL } from "./levels.ts";
- * console.log(CRITICAL); // 50
+ * import assert from "node:assert/strict";
+ * assert.equal(CRITICAL, 50);
  * ```
  */
 export const CRITICAL: number = 50;
@@ -72,7 +77,9 @@ const NAMES: Record<number, string> = {
  * @example
  * ```ts
  * import { levelName } from "./levels.ts";
- * console.log(levelName(30), levelName(15)); // "WARNING" "Level 15"
+ * import assert from "node:assert/strict";
+ * assert.equal(levelName(30), "WARNING");
+ * assert.equal(levelName(15), "Level 15");
  * ```
  */
 export function levelName(level: number): string {

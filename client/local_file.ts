@@ -49,11 +49,12 @@ export interface LocalFileOptions {
  * @example
  * ```ts
  * import { LocalFile } from "./local_file.ts";
+ * import assert from "node:assert/strict";
  * const path = await Deno.makeTempFile();
  * await using file = await LocalFile.open(path);
  * file.write("hello\n");
  * await file.flush();
- * console.log(await Deno.readTextFile(path)); // "hello\n"
+ * assert.equal(await Deno.readTextFile(path), "hello\n");
  * await Deno.remove(path);
  * ```
  */
@@ -120,9 +121,12 @@ export class LocalFile implements AsyncDisposable {
    * @example
    * ```ts
    * import { LocalFile } from "./local_file.ts";
+   * import assert from "node:assert/strict";
    * const path = await Deno.makeTempFile();
    * await using file = await LocalFile.open(path);
    * file.write("one line\n");
+   * await file.flush();
+   * assert.equal(await Deno.readTextFile(path), "one line\n");
    * ```
    */
   write(data: string | Uint8Array): void {
@@ -141,10 +145,12 @@ export class LocalFile implements AsyncDisposable {
    * @example
    * ```ts
    * import { LocalFile } from "./local_file.ts";
+   * import assert from "node:assert/strict";
    * const path = await Deno.makeTempFile();
    * await using file = await LocalFile.open(path);
    * file.write("now\n");
    * await file.flush();
+   * assert.equal(await Deno.readTextFile(path), "now\n");
    * ```
    */
   flush(options: FlushOptions = {}): Promise<void> {
@@ -160,10 +166,12 @@ export class LocalFile implements AsyncDisposable {
    * @example
    * ```ts
    * import { LocalFile } from "./local_file.ts";
+   * import assert from "node:assert/strict";
    * const path = await Deno.makeTempFile();
    * const file = await LocalFile.open(path);
    * file.write("last\n");
    * await file.close();
+   * assert.equal(await Deno.readTextFile(path), "last\n");
    * ```
    */
   close(): Promise<void> {

@@ -38,15 +38,25 @@ import { describeError } from "./_error_text.ts";
  * or a crash of Deno: see `flushAll()` and `setExitHandling()`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Logger } from "./logger.ts";
- * await using logger = await Logger.open("my app", "/tmp/myapp.log");
+ * import { serve } from "../server/serve.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const socketPath = `${dir}/offlog.sock`;
+ * await using server = await serve({ socketPath, quiet: true });
+ * await using logger = await Logger.open("my app", `${dir}/myapp.log`, { socketPath });
  * logger.info("Hello world, params are %s %d", "foo", 7);
  * try {
  *   JSON.parse("{");
  * } catch (error) {
  *   logger.exception("Got an error", error);
  * }
+ * await logger.flush();
+ * const text = await Deno.readTextFile(`${dir}/myapp.log`);
+ * assert.match(text, /my app INFO\] Hello world, params are foo 7\n/);
+ * assert.match(text, /my app ERROR\] Got an error\nSyntaxError/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class Logger implements AsyncDisposable {
@@ -110,9 +120,12 @@ export class Logger implements AsyncDisposable {
    * @example
    * ```ts
    * import { Logger } from "./logger.ts";
+   * import assert from "node:assert/strict";
    * const path = await Deno.makeTempFile();
    * await using logger = await Logger.open("app", path, { localFile: true, stdoutLevel: null });
    * logger.debug("only in the file");
+   * await logger.flush();
+   * assert.match(await Deno.readTextFile(path), /app DEBUG\] only in the file\n$/);
    * ```
    */
   static async open(
@@ -291,13 +304,19 @@ export class Logger implements AsyncDisposable {
    * @example
    * ```ts
    * import { Logger, type LogRecord } from "./logger.ts";
+   * import assert from "node:assert/strict";
    * class JsonLogger extends Logger {
    *   override format(record: LogRecord): string {
    *     return JSON.stringify({ level: record.levelName, msg: record.message }) + "\n";
    *   }
    * }
    * await using logger = await JsonLogger.open("app", null);
-   * logger.info("hello"); // {"level":"INFO","msg":"hello"}
+   * logger.info("hello"); // prints {"level":"INFO","msg":"hello"}
+   * const record: LogRecord = {
+   *   name: "app", level: 20, levelName: "INFO", message: "hello", time: 0,
+   *   error: undefined,
+   * };
+   * assert.equal(logger.format(record), '{"level":"INFO","msg":"hello"}\n');
    * ```
    */
   format(record: LogRecord): string {

@@ -22,10 +22,18 @@ import type { RecordFile } from "./record_file.ts";
  * `dispose()` or `reset()` flushes it and, if it owns the file, closes the file.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { getOfflogSink, type OfflogSink } from "./logtape_sink.ts";
  * import { ProxyFile } from "./proxy_file.ts";
- * const sink: OfflogSink = getOfflogSink(await ProxyFile.open("/tmp/app.log"));
+ * import { serve } from "../server/serve.ts";
+ * const dir = await Deno.makeTempDir();
+ * const socketPath = `${dir}/offlog.sock`;
+ * await using server = await serve({ socketPath, quiet: true });
+ * const file = await ProxyFile.open(`${dir}/app.log`, { socketPath });
+ * const sink: OfflogSink = getOfflogSink(file);
+ * await sink.drain(); // flushes the file
+ * await sink[Symbol.asyncDispose](); // flushes and closes it
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export type OfflogSink = Sink & Drainable & AsyncDisposable;
@@ -100,16 +108,26 @@ export interface OpenOfflogSinkOptions extends ProxyFileOptions {
  * @returns The sink.
  *
  * @example
- * ```ts ignore
- * import { configure, getLogger } from "@logtape/logtape";
+ * ```ts
+ * import { configure, getLogger, reset } from "@logtape/logtape";
  * import { getOfflogSink } from "./logtape_sink.ts";
  * import { ProxyFile } from "./proxy_file.ts";
+ * import { serve } from "../server/serve.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const socketPath = `${dir}/offlog.sock`;
+ * await using server = await serve({ socketPath, quiet: true });
+ * const file = await ProxyFile.open(`${dir}/app.log`, { socketPath });
  *
  * await configure({
- *   sinks: { offlog: getOfflogSink(await ProxyFile.open("/tmp/app.log")) },
+ *   sinks: { offlog: getOfflogSink(file) },
  *   loggers: [{ category: "app", lowestLevel: "debug", sinks: ["offlog"] }],
  * });
  * getLogger("app").info("Hello {name}", { name: "world" });
+ * await reset(); // flushes and closes the file
+ * const text = await Deno.readTextFile(`${dir}/app.log`);
+ * assert.match(text, /\[INF\] app: Hello "world"\n$/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function getOfflogSink(
@@ -144,16 +162,24 @@ export function getOfflogSink(
  * @throws What {@linkcode ProxyFile.open} throws.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { configure, getLogger, reset } from "@logtape/logtape";
  * import { openOfflogSink } from "./logtape_sink.ts";
+ * import { serve } from "../server/serve.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const socketPath = `${dir}/offlog.sock`;
+ * await using server = await serve({ socketPath, quiet: true });
  *
  * await configure({
- *   sinks: { offlog: await openOfflogSink("/tmp/app.log") },
+ *   sinks: { offlog: await openOfflogSink(`${dir}/app.log`, { socketPath }) },
  *   loggers: [{ category: "app", lowestLevel: "info", sinks: ["offlog"] }],
  * });
  * getLogger("app").warn("disk {percent}% full", { percent: 91 });
- * await reset(); // flushes and closes /tmp/app.log
+ * await reset(); // flushes and closes the file
+ * const text = await Deno.readTextFile(`${dir}/app.log`);
+ * assert.match(text, /\[WRN\] app: disk 91% full\n$/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function openOfflogSink(

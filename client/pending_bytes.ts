@@ -11,10 +11,11 @@
  * @example
  * ```ts
  * import { PendingBytes, type Batch } from "./pending_bytes.ts";
+ * import assert from "node:assert/strict";
  * const queue = new PendingBytes();
  * queue.push("hi\n");
  * const batch: Batch = queue.take(65536, 0);
- * console.log(batch.records); // 1
+ * assert.equal(batch.records, 1);
  * ```
  */
 export interface Batch {
@@ -42,11 +43,12 @@ const MAX_SPARE = 16;
  * @example
  * ```ts
  * import { PendingBytes } from "./pending_bytes.ts";
+ * import assert from "node:assert/strict";
  * const queue = new PendingBytes();
  * queue.push("héllo ");
  * queue.push(new Uint8Array([119, 10]));
  * const { bytes } = queue.take(1 << 16, 0);
- * console.log(new TextDecoder().decode(bytes)); // "héllo w\n"
+ * assert.equal(new TextDecoder().decode(bytes), "héllo w\n");
  * ```
  */
 export class PendingBytes {

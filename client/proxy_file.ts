@@ -94,11 +94,18 @@ const BATCH_UNITS = 1024 * 1024;
  * afterwards.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { ProxyFile } from "./proxy_file.ts";
- * await using file = await ProxyFile.open("/tmp/app.log");
+ * import { serve } from "../server/serve.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const socketPath = `${dir}/offlog.sock`;
+ * await using server = await serve({ socketPath, quiet: true });
+ * await using file = await ProxyFile.open(`${dir}/app.log`, { socketPath });
  * file.write("hello\n");
- * await file.flush(); // "hello\n" is now in /tmp/app.log
+ * await file.flush();
+ * assert.equal(await Deno.readTextFile(`${dir}/app.log`), "hello\n");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class ProxyFile implements AsyncDisposable {
@@ -158,10 +165,17 @@ export class ProxyFile implements AsyncDisposable {
    * @throws {Deno.errors.TimedOut} The server did not answer within `timeout`.
    *
    * @example
-   * ```ts ignore
+   * ```ts
    * import { ProxyFile } from "./proxy_file.ts";
-   * const file = await ProxyFile.open("/tmp/app.log", { socketPath: "/tmp/offlog.sock" });
+   * import { serve } from "../server/serve.ts";
+   * import assert from "node:assert/strict";
+   * const dir = await Deno.makeTempDir();
+   * const socketPath = `${dir}/offlog.sock`;
+   * await using server = await serve({ socketPath, quiet: true });
+   * const file = await ProxyFile.open(`${dir}/app.log`, { socketPath });
+   * assert.equal(file.path, `${dir}/app.log`);
    * await file.close();
+   * await Deno.remove(dir, { recursive: true });
    * ```
    */
   static async open(path: string, options: ProxyFileOptions = {}): Promise<ProxyFile> {
@@ -204,11 +218,19 @@ export class ProxyFile implements AsyncDisposable {
    * @throws {QueueFullError} The queue is full and `overflow` is `"error"`.
    *
    * @example
-   * ```ts ignore
+   * ```ts
    * import { ProxyFile } from "./proxy_file.ts";
-   * await using file = await ProxyFile.open("/tmp/app.log");
+   * import { serve } from "../server/serve.ts";
+   * import assert from "node:assert/strict";
+   * const dir = await Deno.makeTempDir();
+   * const socketPath = `${dir}/offlog.sock`;
+   * await using server = await serve({ socketPath, quiet: true });
+   * await using file = await ProxyFile.open(`${dir}/app.log`, { socketPath });
    * file.write("one line\n");
    * file.write(new Uint8Array([0x6f, 0x6b, 0x0a]));
+   * await file.flush();
+   * assert.equal(await Deno.readTextFile(`${dir}/app.log`), "one line\nok\n");
+   * await Deno.remove(dir, { recursive: true });
    * ```
    */
   write(data: string | Uint8Array): void {
@@ -232,13 +254,20 @@ export class ProxyFile implements AsyncDisposable {
    * @throws {Deno.errors.TimedOut} No progress for `timeout` ms.
    *
    * @example
-   * ```ts ignore
+   * ```ts
    * import { ProxyFile } from "./proxy_file.ts";
-   * await using file = await ProxyFile.open("/tmp/app.log");
+   * import { serve } from "../server/serve.ts";
+   * import assert from "node:assert/strict";
+   * const dir = await Deno.makeTempDir();
+   * const socketPath = `${dir}/offlog.sock`;
+   * await using server = await serve({ socketPath, quiet: true });
+   * await using file = await ProxyFile.open(`${dir}/app.log`, { socketPath });
    * file.write("important\n");
    * await file.flush();
+   * assert.equal(await Deno.readTextFile(`${dir}/app.log`), "important\n");
    * file.write("must survive a power cut\n");
    * await file.flush({ durable: true });
+   * await Deno.remove(dir, { recursive: true });
    * ```
    */
   flush(options: FlushOptions | FlushCallback = {}): Promise<void> {
@@ -262,11 +291,18 @@ export class ProxyFile implements AsyncDisposable {
    * @throws {Deno.errors.TimedOut} The server did not finish within the timeout.
    *
    * @example
-   * ```ts ignore
+   * ```ts
    * import { ProxyFile } from "./proxy_file.ts";
-   * const file = await ProxyFile.open("/tmp/app.log");
+   * import { serve } from "../server/serve.ts";
+   * import assert from "node:assert/strict";
+   * const dir = await Deno.makeTempDir();
+   * const socketPath = `${dir}/offlog.sock`;
+   * await using server = await serve({ socketPath, quiet: true });
+   * const file = await ProxyFile.open(`${dir}/app.log`, { socketPath });
    * file.write("last words\n");
    * await file.close();
+   * assert.equal(await Deno.readTextFile(`${dir}/app.log`), "last words\n");
+   * await Deno.remove(dir, { recursive: true });
    * ```
    */
   close(): Promise<void> {
@@ -279,10 +315,20 @@ export class ProxyFile implements AsyncDisposable {
    * @returns The promise of {@linkcode ProxyFile.close}.
    *
    * @example
-   * ```ts ignore
+   * ```ts
    * import { ProxyFile } from "./proxy_file.ts";
-   * await using file = await ProxyFile.open("/tmp/app.log");
-   * file.write("closed at the end of the block\n");
+   * import { serve } from "../server/serve.ts";
+   * import assert from "node:assert/strict";
+   * const dir = await Deno.makeTempDir();
+   * const socketPath = `${dir}/offlog.sock`;
+   * await using server = await serve({ socketPath, quiet: true });
+   * {
+   *   await using file = await ProxyFile.open(`${dir}/app.log`, { socketPath });
+   *   file.write("closed at the end of the block\n");
+   * }
+   * const text = await Deno.readTextFile(`${dir}/app.log`);
+   * assert.equal(text, "closed at the end of the block\n");
+   * await Deno.remove(dir, { recursive: true });
    * ```
    */
   [Symbol.asyncDispose](): Promise<void> {
@@ -294,10 +340,17 @@ export class ProxyFile implements AsyncDisposable {
    * aborting it closes the file (pass `preventClose: true` to `pipeTo` to keep it open).
    *
    * @example
-   * ```ts ignore
+   * ```ts
    * import { ProxyFile } from "./proxy_file.ts";
-   * const file = await ProxyFile.open("/tmp/copy.log");
-   * await ReadableStream.from(["a\n", "b\n"]).pipeTo(file.writable);
+   * import { serve } from "../server/serve.ts";
+   * import assert from "node:assert/strict";
+   * const dir = await Deno.makeTempDir();
+   * const socketPath = `${dir}/offlog.sock`;
+   * await using server = await serve({ socketPath, quiet: true });
+   * const file = await ProxyFile.open(`${dir}/copy.log`, { socketPath });
+   * await ReadableStream.from(["a\n", "b\n"]).pipeTo(file.writable); // closes the file
+   * assert.equal(await Deno.readTextFile(`${dir}/copy.log`), "a\nb\n");
+   * await Deno.remove(dir, { recursive: true });
    * ```
    */
   get writable(): WritableStream<string | Uint8Array> {
