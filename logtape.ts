@@ -4,16 +4,25 @@
  * so that the core `@offlog/offlog` does not depend on LogTape.
  *
  * @example
- * ```ts ignore
- * import { configure, getLogger } from "@logtape/logtape";
+ * ```ts
+ * import { configure, getLogger, reset } from "@logtape/logtape";
  * import { openOfflogSink } from "@offlog/offlog/logtape";
+ * import { serve } from "./server.ts";
+ * import assert from "node:assert/strict";
  *
- * // With a server running: deno task serve
+ * // A server in this process here; usually its own: deno task serve
+ * const dir = await Deno.makeTempDir();
+ * const socketPath = `${dir}/offlog.sock`;
+ * await using server = await serve({ socketPath, quiet: true });
+ *
  * await configure({
- *   sinks: { offlog: await openOfflogSink("/tmp/app.log") },
+ *   sinks: { offlog: await openOfflogSink(`${dir}/app.log`, { socketPath }) },
  *   loggers: [{ category: "app", lowestLevel: "debug", sinks: ["offlog"] }],
  * });
  * getLogger("app").info("Hello {name}", { name: "world" });
+ * await reset(); // flushes and closes the file
+ * assert.match(await Deno.readTextFile(`${dir}/app.log`), /app: Hello "world"\n$/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module

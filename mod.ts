@@ -3,15 +3,27 @@
  * program hands it bytes over a Unix socket and never waits for the disk.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Logger, ProxyFile } from "./mod.ts";
+ * import { serve } from "./server.ts";
+ * import assert from "node:assert/strict";
  *
- * // With a server running: deno task serve
- * await using file = await ProxyFile.open("/tmp/app.log");
+ * // A server in this process here; usually its own: deno task serve
+ * const dir = await Deno.makeTempDir();
+ * const socketPath = `${dir}/offlog.sock`;
+ * await using server = await serve({ socketPath, quiet: true });
+ *
+ * await using file = await ProxyFile.open(`${dir}/app.log`, { socketPath });
  * file.write("appended by the server\n");
+ * await file.flush();
+ * assert.equal(await Deno.readTextFile(`${dir}/app.log`), "appended by the server\n");
  *
- * await using logger = await Logger.open("my app", "/tmp/myapp.log");
+ * await using logger = await Logger.open("my app", `${dir}/myapp.log`, { socketPath });
  * logger.info("Hello world, params are %s %d", "foo", 7);
+ * await logger.flush();
+ * const text = await Deno.readTextFile(`${dir}/myapp.log`);
+ * assert.match(text, /my app INFO\] Hello world, params are foo 7\n$/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module

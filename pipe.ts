@@ -14,6 +14,7 @@
  * arguments.
  *
  * @example
+ * Not run as a doc test: it reads this process's standard input, then exits.
  * ```ts ignore
  * import { main } from "@offlog/offlog/pipe";
  *
@@ -81,6 +82,7 @@ const encoder = new TextEncoder();
  * was lost, or on another error (printed on stderr); 2 for bad arguments.
  *
  * @example
+ * Not run as a doc test: it reads this process's standard input, then exits.
  * ```ts ignore
  * import { main } from "@offlog/offlog/pipe";
  *

@@ -12,9 +12,11 @@
  * @example
  * ```ts
  * import { serve } from "./server.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * await using server = await serve({ socketPath: `${dir}/offlog.sock`, quiet: true });
- * console.log(server.socketPath);
+ * assert.equal(server.socketPath, `${dir}/offlog.sock`);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module
