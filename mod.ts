@@ -30,6 +30,7 @@
  */
 
 export {
+  type FlushCallback,
   type OverflowPolicy,
   ProxyFile,
   type ProxyFileOptions,

@@ -151,6 +151,7 @@ export async function waitForSocket(path: string, server: Child): Promise<void> 
 export async function startServer(
   socketPath: string,
   profile: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<Child> {
   const server = spawn("server", [
     "run",
@@ -164,7 +165,7 @@ export async function startServer(
     socketPath,
     // Writers warm up through the server on /dev/null, a character device.
     "--allow-devices",
-  ], { quiet: true });
+  ], { quiet: true, env });
   await waitForSocket(socketPath, server);
   return server;
 }

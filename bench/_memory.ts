@@ -8,8 +8,23 @@ import { clientArgs, runWriters, startServer } from "./_children.ts";
 import { LINE_BYTES } from "./_lines.ts";
 import { readStatus, span, verify } from "./_runs.ts";
 
+/**
+ * How the server runs as deploy/offlog.service and `deno task serve` run it: glibc
+ * maps buffers of 64 KiB and up (so freeing them gives the memory back), and V8
+ * exposes gc(), which the server calls once a burst is over.
+ */
+export const DEPLOYED = {
+  flags: ["--v8-flags=--expose-gc"],
+  env: {
+    GLIBC_TUNABLES:
+      "glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=131072",
+  },
+};
+
 /** What {@linkcode memoryAfterBurst} found. */
 export interface MemoryReport {
+  /** How the server ran: "defaults", or "as deployed" ({@linkcode DEPLOYED}). */
+  settings: string;
   bytes: number;
   writers: number;
   seconds: number;
@@ -25,10 +40,12 @@ export interface MemoryReport {
 /** The burst, then `idleSeconds` of samples. */
 export async function memoryAfterBurst(
   dir: string,
-  options: { bytes: number; writers: number; idleSeconds: number },
+  options: { bytes: number; writers: number; idleSeconds: number; deployed: boolean },
 ): Promise<MemoryReport> {
   const socketPath = `${dir}/memory.sock`;
-  const server = await startServer(socketPath);
+  const server = options.deployed
+    ? await startServer(socketPath, DEPLOYED.flags, DEPLOYED.env)
+    : await startServer(socketPath);
   try {
     const pid = server.process.pid;
     const per = Math.floor(options.bytes / LINE_BYTES / options.writers);
@@ -50,6 +67,7 @@ export async function memoryAfterBurst(
     const expected = new Map(Array.from({ length: options.writers }, (_, c) => [c, per]));
     const problems = await verify(new Map([[path, expected]]));
     return {
+      settings: options.deployed ? "as deployed" : "defaults",
       bytes: per * options.writers * LINE_BYTES,
       writers: options.writers,
       seconds: span(times).seconds,
@@ -63,20 +81,26 @@ export async function memoryAfterBurst(
   }
 }
 
-/** The report as a Markdown table row with its header. */
-export function memoryTable(report: MemoryReport): string {
+/** The reports as a Markdown table, one row each, with its header. */
+export function memoryTable(reports: MemoryReport[]): string {
   const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
-  const last = report.samples.at(-1) ?? NaN;
+  const seconds = (reports[0]?.samples.length ?? 1) - 1;
   return [
-    "| burst | MB/s | server RSS before (MB) | peak VmHWM (MB) | RSS at idle 0 s (MB) | RSS after " +
-    `${report.samples.length - 1} s (MB) | RSS each second (MB) | records |`,
-    "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
-    `| ${mb(report.bytes)} MB from ${report.writers} writer processes, one file | ${
-      (report.bytes / report.seconds / 1e6).toFixed(0)
-    } | ${mb(report.before)} | ${mb(report.peak)} | ${mb(report.samples[0] ?? NaN)} | **${
-      mb(last)
-    }** | ${report.samples.map(mb).join(", ")} | ${
-      report.problems.length === 0 ? "whole" : `**${report.problems.join("; ")}**`
-    } |`,
+    "| burst | server | MB/s | server RSS before (MB) | peak VmHWM (MB) | RSS at idle 0 s (MB) " +
+    `| RSS after ${seconds} s (MB) | RSS each second (MB) | records |`,
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ...reports.map((report) =>
+      `| ${
+        mb(report.bytes)
+      } MB from ${report.writers} writer processes, one file | ${report.settings} | ${
+        (report.bytes / report.seconds / 1e6).toFixed(0)
+      } | ${mb(report.before)} | ${mb(report.peak)} | ${
+        mb(report.samples[0] ?? NaN)
+      } | **${mb(report.samples.at(-1) ?? NaN)}** | ${
+        report.samples.map(mb).join(", ")
+      } | ${
+        report.problems.length === 0 ? "whole" : `**${report.problems.join("; ")}**`
+      } |`
+    ),
   ].join("\n");
 }

@@ -278,20 +278,27 @@ async function main(args: string[]): Promise<number> {
     const memoryName = "memory given back";
     if (wanted(memoryName)) {
       log(`${memoryName}: ${burstBytes / 1e6} MB from 16 writers, ${idleSeconds} s idle`);
-      const report = await memoryAfterBurst(dir, {
-        bytes: burstBytes,
-        writers: 16,
-        idleSeconds,
-      });
-      if (report.problems.length > 0) {
+      const reports = [];
+      for (const deployed of [false, true]) {
+        reports.push(
+          await memoryAfterBurst(dir, {
+            bytes: burstBytes,
+            writers: 16,
+            idleSeconds,
+            deployed,
+          }),
+        );
+      }
+      const problems = reports.flatMap((report) => report.problems);
+      if (problems.length > 0) {
         rows.push({
           name: memoryName,
           lines: 0,
           showLoop: false,
-          runs: [{ seconds: 1, loop: 0, problems: report.problems }],
+          runs: [{ seconds: 1, loop: 0, problems }],
         });
       }
-      burst = memoryTable(report);
+      burst = memoryTable(reports);
     }
 
     // Server memory with idle clients, on a fresh server.
