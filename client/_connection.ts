@@ -293,7 +293,7 @@ export class Connection implements Outlet {
       // Retry: the server writes what it read, acknowledges it and closes; a lost
       // path is opened again by the reconnect. Otherwise the file fails for good.
       if (!retry) this.#fail(serverError(message.name, message.message));
-      link.exiting = true;
+      link.stopSending();
       if (!this.#pump.running) void link.closeWrite();
     }
   }

@@ -28,9 +28,8 @@ export class Link {
   readonly base: number;
   /** Resolves once the reader has stopped. */
   readonly done: Promise<void>;
-  gotBye = false;
-  /** The server said it exits: send nothing more on this link. */
-  exiting = false;
+  #gotBye = false;
+  #exiting = false;
   #closed = false;
   /** Payload bytes given to send(): no ACK on this connection may count more. */
   #payloadSent = 0;
@@ -48,6 +47,21 @@ export class Link {
   }
 
   /** Writes all of `bytes`, one frame (offlog/1) or a run of 0.x records. */
+  /** Whether the server said goodbye (`BYE`) on this link. */
+  get gotBye(): boolean {
+    return this.#gotBye;
+  }
+
+  /** Whether nothing more is to be sent on this link (the server ends it). */
+  get exiting(): boolean {
+    return this.#exiting;
+  }
+
+  /** The server said it exits, or refused: send nothing more on this link. */
+  stopSending(): void {
+    this.#exiting = true;
+  }
+
   async send(bytes: Uint8Array): Promise<void> {
     // Counted before writing: the server may acknowledge before the write returns.
     this.#payloadSent += bytes.length -
@@ -68,7 +82,7 @@ export class Link {
 
   /** Waits for `BYE` or the end of the connection, at most `timeout` ms. */
   waitBye(timeout: number, timedOut: () => Error): Promise<void> {
-    if (this.gotBye || this.#closed) return Promise.resolve();
+    if (this.#gotBye || this.#closed) return Promise.resolve();
     this.hold();
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -139,7 +153,7 @@ export class Link {
       );
     }
     if (message.type === "bye") {
-      this.gotBye = true;
+      this.#gotBye = true;
       this.#onBye?.();
     }
     events.onMessage(this, message);

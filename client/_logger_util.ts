@@ -1,8 +1,38 @@
 // The Logger's small helpers: console sinks, option checks, placeholder counting.
 
-import type { LocalFileOptions } from "./local_file.ts";
-import type { LoggerOptions } from "./logger_options.ts";
-import type { ProxyFileOptions } from "./proxy_file.ts";
+import { LocalFile, type LocalFileOptions } from "./local_file.ts";
+import type { LoggerFile, LoggerOptions, LogRecord } from "./logger_options.ts";
+import { ProxyFile, type ProxyFileOptions } from "./proxy_file.ts";
+import { timestamp } from "./_timestamp.ts";
+import { describeError } from "./_error_text.ts";
+
+/** Opens a logger's file: through the server, or directly with `localFile`. */
+export async function openFile(
+  filepath: string,
+  options: LoggerOptions,
+  onDrop: (records: number, size: number) => void,
+): Promise<LoggerFile> {
+  const {
+    fileLevel: _f,
+    stdoutLevel: _o,
+    stderrLevel: _e,
+    localFile,
+    clock: _c,
+    ...rest
+  } = options;
+  return localFile
+    ? await LocalFile.open(filepath, { ...localOptions(rest), onDrop })
+    : await ProxyFile.open(filepath, { ...rest, onDrop });
+}
+
+/** The seed's record format: `[date time name LEVEL] message`, then the error. */
+export function formatRecord(record: LogRecord): string {
+  const head = record.name === null
+    ? `[${timestamp(record.time)} ${record.levelName}] `
+    : `[${timestamp(record.time)} ${record.name} ${record.levelName}] `;
+  if (record.error === undefined) return head + record.message + "\n";
+  return head + record.message + "\n" + describeError(record.error) + "\n";
+}
 
 /** Where a logger's text goes. */
 export interface Sink {

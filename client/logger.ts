@@ -7,21 +7,18 @@
 
 import { format } from "node:util";
 import { CRITICAL, DEBUG, ERROR, INFO, levelName, WARNING } from "./levels.ts";
-import { LocalFile } from "./local_file.ts";
-import { ProxyFile } from "./proxy_file.ts";
 import type { FlushOptions } from "./record_file.ts";
 import type { LoggerFile, LoggerOptions, LogRecord } from "./logger_options.ts";
 import {
   checkLevels,
-  localOptions,
+  formatRecord,
+  openFile,
   placeholders,
   type Sink,
   syncSink,
 } from "./_logger_util.ts";
 
 export type { LoggerFile, LoggerOptions, LogRecord } from "./logger_options.ts";
-import { timestamp } from "./_timestamp.ts";
-import { describeError } from "./_error_text.ts";
 
 /**
  * A levelled logger. Records at `fileLevel` and up go to the file; `stdoutLevel` up
@@ -142,17 +139,7 @@ export class Logger implements AsyncDisposable {
       options.onDrop?.(records, size);
     };
     if (filepath !== null && options.fileLevel !== null) {
-      const {
-        fileLevel: _f,
-        stdoutLevel: _o,
-        stderrLevel: _e,
-        localFile,
-        clock: _c,
-        ...rest
-      } = options;
-      file = localFile
-        ? await LocalFile.open(filepath, { ...localOptions(rest), onDrop })
-        : await ProxyFile.open(filepath, { ...rest, onDrop });
+      file = await openFile(filepath, options, onDrop);
     }
     logger = new this(name, file, options);
     return logger;
@@ -320,11 +307,7 @@ export class Logger implements AsyncDisposable {
    * ```
    */
   format(record: LogRecord): string {
-    const head = record.name === null
-      ? `[${timestamp(record.time)} ${record.levelName}] `
-      : `[${timestamp(record.time)} ${record.name} ${record.levelName}] `;
-    if (record.error === undefined) return head + record.message + "\n";
-    return head + record.message + "\n" + describeError(record.error) + "\n";
+    return formatRecord(record);
   }
 
   /**

@@ -13,70 +13,14 @@ import {
 } from "../protocol/mod.ts";
 import { handshake } from "./_handshake.ts";
 import { Connection } from "./_connection.ts";
-import { type OverflowPolicy, Pump } from "./_pump.ts";
+import { Pump } from "./_pump.ts";
 import { register, unregister } from "./_registry.ts";
 import type { FlushOptions } from "./record_file.ts";
 
-/**
- * A callback for `flush()`, as pino passes one: called with `null` or the error.
- *
- * @example
- * ```ts
- * import type { FlushCallback } from "./proxy_file.ts";
- * const done: FlushCallback = (error) => { if (error) console.error(error); };
- * ```
- */
-export type FlushCallback = (error: Error | null) => void;
+import type { FlushCallback, ProxyFileOptions } from "./proxy_file_options.ts";
 
+export type { FlushCallback, ProxyFileOptions } from "./proxy_file_options.ts";
 export type { OverflowPolicy } from "./_pump.ts";
-
-/**
- * Options of {@linkcode ProxyFile.open}.
- *
- * @example
- * ```ts
- * import type { ProxyFileOptions } from "./proxy_file.ts";
- * const options: ProxyFileOptions = { socketPath: "/run/offlog.sock", reconnect: true };
- * ```
- */
-export interface ProxyFileOptions {
-  /**
-   * The server's socket.
-   * @default {"/tmp/offlog.sock"}
-   */
-  socketPath?: string;
-  /**
-   * Milliseconds to wait for the server to open the file, and without progress while
-   * flushing or closing.
-   * @default {5000}
-   */
-  timeout?: number;
-  /**
-   * Most bytes (UTF-16 units for strings) the queue may hold; unbounded by default, as
-   * in the Python offlog.
-   * @default {Infinity}
-   */
-  maxPendingBytes?: number;
-  /**
-   * What to do when a write would pass `maxPendingBytes`.
-   * @default {"drop-newest"}
-   */
-  overflow?: OverflowPolicy;
-  /**
-   * Keep queuing while the server is gone, reconnect with backoff, and resend what the
-   * server had not acknowledged (offlog/1 only). Without it, losing the server is an
-   * error thrown from the next `write()`.
-   * @default {false}
-   */
-  reconnect?: boolean;
-  /** Called when the server says the file was moved or deleted and reopened. */
-  onRotated?: () => void;
-  /**
-   * Called for each record the queue bound drops (`overflow` "drop-newest" or
-   * "drop-oldest"), with its size.
-   */
-  onDrop?: (records: number, size: number) => void;
-}
 
 /** UTF-16 units (or bytes) per frame the pump sends: large writes, few syscalls. */
 const BATCH_UNITS = 1024 * 1024;

@@ -4,12 +4,8 @@
  * @module
  */
 
-import {
-  type FileCounters,
-  type FileOptions,
-  type Owner,
-  SharedFile,
-} from "./shared_file.ts";
+import { type FileOptions, type Owner, SharedFile } from "./shared_file.ts";
+import { type FileCounters, newCounters } from "./file_counters.ts";
 
 /**
  * The server's open files. Clients of one path share one handle, opened by the first
@@ -75,7 +71,7 @@ export class FileTable {
       if (opening === undefined) {
         let counters = this.#counters.get(path);
         if (counters === undefined) {
-          counters = { bytesWritten: 0, writeErrors: 0, reopens: 0, syncs: 0 };
+          counters = newCounters();
           this.#counters.set(path, counters);
         }
         opening = SharedFile.open(path, this.#options, counters);

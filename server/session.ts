@@ -22,49 +22,15 @@ import {
 import { ClientConn, MIN_READ, nextReadSize } from "./_client_conn.ts";
 import { describeFsError } from "./_describe_error.ts";
 import { logText } from "./_log_text.ts";
-import type { FileTable } from "./file_table.ts";
-import type { AccessResult } from "./access.ts";
-import { type Budget, UnfinishedHold } from "./budget.ts";
-import type { StatsSnapshot } from "./stats.ts";
+import { UnfinishedHold } from "./budget.ts";
 import { SyncQueue } from "./_sync_queue.ts";
+import type { SessionContext } from "./session_context.ts";
+
+export type { SessionContext } from "./session_context.ts";
 import { HIGH_WATER_BYTES, type Owner, type SharedFile } from "./shared_file.ts";
 
 /** Ends a 0.x line cut off at shutdown. */
 const NEWLINE = new Uint8Array([10]);
-
-/**
- * What a session needs from its server.
- *
- * @example
- * ```ts
- * import type { SessionContext } from "./session.ts";
- * import { FileTable } from "./file_table.ts";
- * const context: SessionContext = { files: new FileTable(), log: console.log };
- * ```
- */
-export interface SessionContext {
-  /** The open files. */
-  files: FileTable;
-  /** Writes one line of the server's log at INFO (or WARNING). */
-  log: (message: string, warning?: boolean) => void;
-  /**
-   * Decides whether a client may have a path opened, and which path to open (see
-   * `access.ts`); without it, paths are opened as given.
-   */
-  access?: (path: string) => Promise<AccessResult>;
-  /** The memory bound shared by all clients; none: unbounded. */
-  budget?: Budget;
-  /**
-   * Milliseconds the client has to complete its opening; 0 or unset: no limit.
-   * @default {0}
-   */
-  openingTimeout?: number;
-  /** The server's figures, for a stats request; none: stats are refused. */
-  stats?: () => StatsSnapshot;
-  /** Told when a client is refused, and when a connection was a stats request. */
-  onRefused?: () => void;
-  onStatsRequest?: () => void;
-}
 
 /**
  * One client: reads its opening, opens its file, appends its records, and says

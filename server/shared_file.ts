@@ -18,6 +18,9 @@ import {
 import { FileRefusal } from "./_describe_error.ts";
 import { openAppend, type OpenRules } from "./_open_file.ts";
 import { logText as logPath } from "./_log_text.ts";
+import { type FileCounters, newCounters } from "./file_counters.ts";
+
+export type { FileCounters } from "./file_counters.ts";
 
 /** Decides whether a path may be (re)opened: `Access.check()`. */
 export type AccessCheck = (path: string) => Promise<AccessResult>;
@@ -62,32 +65,6 @@ export interface FileOptions extends OpenRules {
   log?: (message: string, warning?: boolean) => void;
   /** Told when the file was reopened at its path by the write loop itself. */
   onReopened?: (file: SharedFile, why: string) => void;
-}
-
-/**
- * What happened to one path since the server started, across its handles: kept by the
- * file table, counted by each `SharedFile` of that path.
- *
- * @example
- * ```ts
- * import type { FileCounters } from "./shared_file.ts";
- * const counters: FileCounters = { bytesWritten: 0, writeErrors: 0, reopens: 0, syncs: 0 };
- * ```
- */
-export interface FileCounters {
-  /** Bytes appended to the path. */
-  bytesWritten: number;
-  /** Writes (or syncs) that failed. */
-  writeErrors: number;
-  /** Reopens after rotation. */
-  reopens: number;
-  /** `fdatasync` calls made. */
-  syncs: number;
-}
-
-/** Counters that belong to no table (a file opened on its own). */
-function freshCounters(): FileCounters {
-  return { bytesWritten: 0, writeErrors: 0, reopens: 0, syncs: 0 };
 }
 
 /**
@@ -164,7 +141,7 @@ export class SharedFile {
   static async open(
     path: string,
     options: FileOptions = { refuseHardlinks: false, timeoutMs: 10_000 },
-    counters: FileCounters = freshCounters(),
+    counters: FileCounters = newCounters(),
   ): Promise<SharedFile> {
     const file = await openAppend(path, options);
     return new SharedFile(path, file, (await file.stat()).ino, options, counters);
