@@ -4,43 +4,9 @@ import { flushAll, LocalFile, Logger, ProxyFile, setExitHandling } from "../mod.
 
 import { listening } from "../client/_registry.ts";
 
-import { type RunningServer, startServer } from "./_server.ts";
+import { startServer } from "./_server.ts";
 
-import { type Child, type ChildResult, spawnChild } from "./_child.ts";
-
-const CHILD = new URL("./fixtures/exit_child.ts", import.meta.url).pathname;
-
-const RECORDS = 50_000;
-
-type Writer = "proxy" | "logger" | "local";
-
-/** Runs the child with the permissions a client needs and no more. */
-function child(
-  server: RunningServer,
-  path: string,
-  writer: Writer,
-  mode: string,
-  timeout = 5000,
-): Child {
-  return spawnChild(CHILD, [server.socketPath, path, writer, mode, String(timeout)], [
-    `--allow-read=${server.dir}`,
-    `--allow-write=${server.dir}`,
-    `--allow-net=unix:${server.socketPath}`,
-  ]);
-}
-
-/** Asserts that the file holds records 0 to RECORDS - 1, each once, in order. */
-async function assertAllRecords(path: string, result: ChildResult): Promise<void> {
-  const lines = (await Deno.readTextFile(path)).split("\n");
-  assert.equal(lines.pop(), "", "the file ends with a newline");
-  const context = `exit ${result.code}, stderr:\n${result.stderr}`;
-  assert.equal(lines.length, RECORDS, `records in the file; ${context}`);
-  for (let i = 0; i < RECORDS; i++) {
-    if (!lines[i]!.endsWith(`record ${i}`)) {
-      assert.fail(`line ${i} is ${JSON.stringify(lines[i])}; ${context}`);
-    }
-  }
-}
+import { assertAllRecords, child, RECORDS, type Writer } from "./_exit_child.ts";
 
 /** Runs a child that ends by itself, and returns how. */
 async function run(writer: Writer, mode: string) {

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { MessageTooLongError } from "../protocol/mod.ts";
 import { OfflogProtocolError, OfflogServerError, ProxyFile } from "../mod.ts";
-import { tempDir } from "./_server.ts";
+import { tempDir, waitUntil } from "./_server.ts";
 import {
   fakeServer,
   mb,
@@ -16,18 +16,6 @@ import {
 
 const encoder = new TextEncoder();
 const MiB = 1024 * 1024;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 Deno.test("ProxyFile falls back to 0.x against a 0.x-style server: data arrives and close() waits for BYE", async () => {
   await using dir = await tempDir();
@@ -111,7 +99,7 @@ Deno.test("ProxyFile.open() fails with OfflogProtocolError on an endless message
   );
   assert.ok(error.cause instanceof MessageTooLongError);
   assert.ok(grown < 16 * MiB, `rss grew by ${mb(grown)}`);
-  await until(() => sent > 0, "the fake server to stop sending");
+  await waitUntil(() => sent > 0, "the fake server to stop sending");
   assert.ok(sent < 100 * MiB, `the client read on: ${mb(sent)} sent`);
   console.log(`open(): rss grew by ${mb(grown)}; the fake server got ${mb(sent)} out`);
 });
@@ -126,7 +114,7 @@ Deno.test("ProxyFile fails with OfflogProtocolError on an ACK that arrives with 
     socketPath: server.socketPath,
   });
   try {
-    await until(() => !file.connected, "the client to drop the connection");
+    await waitUntil(() => !file.connected, "the client to drop the connection");
     file.write("never acknowledged\n");
   } catch (error) {
     assert.ok(error instanceof OfflogProtocolError, String(error));

@@ -20,14 +20,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 Deno.test("ProxyFile.write() against a 0.x-style server throws 'offlog server exited' once the server says so", async () => {
   await using dir = await tempDir();
   const socketPath = `${dir.path}/0x.sock`;
@@ -99,8 +91,8 @@ Deno.test("ProxyFile fails with OfflogProtocolError on an endless message after 
   try {
     const before = Deno.memoryUsage().rss;
     start();
-    await until(() => !file.connected, "the client to drop the connection");
-    await until(() => sent > 0, "the fake server to stop sending");
+    await waitUntil(() => !file.connected, "the client to drop the connection");
+    await waitUntil(() => sent > 0, "the fake server to stop sending");
     const grown = Deno.memoryUsage().rss - before;
     const error = await file.flush().then(() => null, (e: unknown) => e);
     assert.ok(error instanceof OfflogProtocolError, String(error));
