@@ -68,11 +68,6 @@ export interface PumpOptions {
   timedOut(pending: number): Error;
 }
 
-/** Strings up to this many UTF-16 units cannot pass `maxRecordBytes` when encoded. */
-function safeUnits(maxBytes: number): number {
-  return Math.floor(maxBytes / 3);
-}
-
 /** A writer's queue, pump and delivery accounting. */
 export class Pump {
   readonly delivery: Delivery;
@@ -87,12 +82,15 @@ export class Pump {
   #closing = false;
   #droppedRecords = 0;
   #droppedSize = 0;
+  /** Strings of up to this many UTF-16 units cannot pass `maxRecordBytes`. */
+  #safeUnits: number;
   /** Control frames to send before the next batch. */
   #controls: Uint8Array[] = [];
 
   constructor(options: PumpOptions, outlet: Outlet) {
     this.#options = options;
     this.#outlet = outlet;
+    this.#safeUnits = Math.floor((options.maxRecordBytes ?? Infinity) / 3);
     this.delivery = new Delivery(options.timeout, {
       hold: () => outlet.hold(),
       release: () => outlet.release(),
@@ -156,7 +154,7 @@ export class Pump {
         );
       }
       if (max !== undefined && data.length > max) throw this.#tooLarge(data.length);
-    } else if (max !== undefined && data.length > safeUnits(max)) {
+    } else if (max !== undefined && data.length > this.#safeUnits) {
       const bytes = new TextEncoder().encode(data).length;
       if (bytes > max) throw this.#tooLarge(bytes);
     }

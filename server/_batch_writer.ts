@@ -138,21 +138,15 @@ export class BatchWriter {
     }
     const torn = bytes - whole;
     if (torn > 0) {
-      try {
-        const size = (await file.stat()).size;
-        await file.truncate(size - torn);
-        this.#log?.(
-          `Cut ${torn} bytes of an unfinished record from the end of ` +
-            `${logPath(this.#path)} after a failed write`,
-          true,
-        );
-      } catch (cutError) {
-        this.#log?.(
-          `Could not cut the unfinished record from the end of ${logPath(this.#path)}: ` +
-            String(cutError),
-          true,
-        );
-      }
+      const cutError = await cutBack(file, torn);
+      this.#log?.(
+        cutError === null
+          ? `Cut ${torn} bytes of an unfinished record from the end of ` +
+            `${logPath(this.#path)} after a failed write`
+          : `Could not cut the unfinished record from the end of ` +
+            `${logPath(this.#path)}: ${cutError}`,
+        true,
+      );
     }
     tellWritten(batch.slice(0, units));
     const failed = new Set<Owner>();
@@ -176,17 +170,20 @@ export function tellWritten(entries: Entry[]): void {
 }
 
 /**
- * Takes the last `bytes` back out of an unlinked file, which keeps no copy.
+ * Takes the last `bytes` back out of a file: the part of a failed write, or a batch
+ * written to a file that lost its path.
  *
  * @param file The file.
  * @param bytes How many to cut from its end.
+ * @returns `null`, or the error that kept it from cutting.
  */
-export async function cutBack(file: Deno.FsFile, bytes: number): Promise<void> {
+export async function cutBack(file: Deno.FsFile, bytes: number): Promise<unknown> {
   try {
     const size = (await file.stat()).size;
     await file.truncate(Math.max(0, size - bytes));
-  } catch {
-    // Nothing reads it by path; a reader holding it open may see the batch twice.
+    return null;
+  } catch (error) {
+    return error;
   }
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ACK_PREFIX, encodeMessage } from "../protocol/mod.ts";
+import { ACK_PREFIX, encodeMessage, SYNCED_PREFIX } from "../protocol/mod.ts";
 import type { Budget } from "./budget.ts";
 
 /** Read buffer sizes: small for idle clients, grown for busy ones. */
@@ -61,7 +61,9 @@ export function nextReadSize(size: number, got: number, budget?: Budget): number
 export class ClientConn {
   #conn: Deno.UnixConn;
   #outbox: Promise<void> = Promise.resolve();
-  #ackQueued = false;
+  /** Prefixes of the merged messages waiting in the outbox. */
+  #queued = new Set<string>();
+  #syncedAt = 0;
   #closed = false;
 
   /**
@@ -110,26 +112,34 @@ export class ClientConn {
   }
 
   /**
-   * Queues an `ACK` unless one is queued already: the count is read when it is sent,
-   * so the ACKs asked for while a message is being written go out as one.
+   * Queues `ACK <n>`, merged: while one waits in the outbox, later ones only update
+   * it, so a client that does not read its messages costs one, not one per write.
    *
-   * @param written Gives the bytes written so far.
+   * @param written Bytes written so far, read when the message goes out.
    */
   ack(written: () => number): void {
-    if (this.#ackQueued) return;
-    this.#ackQueued = true;
-    this.#outbox = this.#outbox.then(() => {
-      this.#ackQueued = false;
-      return this.#write(encodeMessage(ACK_PREFIX + written()));
-    });
+    this.#merged(ACK_PREFIX, written);
   }
 
   /**
-   * Waits for the messages queued so far.
+   * Queues `SYNCED <n>`, merged as `ACK` is.
    *
-   * @returns A promise that resolves once they are sent (or the client is gone); it
-   * never rejects.
+   * @param position The position synced; the latest one goes out.
    */
+  synced(position: number): void {
+    this.#syncedAt = Math.max(this.#syncedAt, position);
+    this.#merged(SYNCED_PREFIX, () => this.#syncedAt);
+  }
+
+  #merged(prefix: string, value: () => number): void {
+    if (this.#queued.has(prefix)) return;
+    this.#queued.add(prefix);
+    this.#outbox = this.#outbox.then(() => {
+      this.#queued.delete(prefix);
+      return this.#write(encodeMessage(prefix + value()));
+    });
+  }
+
   sent(): Promise<void> {
     return this.#outbox;
   }

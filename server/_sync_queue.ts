@@ -1,5 +1,7 @@
-// A client's sync requests (durable flush): each waits until the client's records
-// before it are written, then syncs the file and is answered, in order.
+// A client's sync requests (durable flush). Requests that arrive while one waits are
+// merged into it: the answer `SYNCED <n>` for the latest position covers every earlier
+// request, so a client that sends sync requests in a loop costs one pending request and
+// one fdatasync at a time, never a queue that grows.
 
 import type { SharedFile } from "./shared_file.ts";
 
@@ -17,11 +19,13 @@ export interface SyncHost {
   syncFailed(error: unknown): void;
 }
 
-/** Sync requests of one client, answered in order. */
+/** Sync requests of one client, answered in order, merged while they wait. */
 export class SyncQueue {
   #host: SyncHost;
-  #waiters: { position: number; resolve: () => void }[] = [];
-  #chain: Promise<void> = Promise.resolve();
+  /** The latest position asked for and not yet being synced; -1 for none. */
+  #wanted = -1;
+  #running: Promise<void> | null = null;
+  #waiter: { position: number; resolve: () => void } | null = null;
 
   constructor(host: SyncHost) {
     this.#host = host;
@@ -29,40 +33,45 @@ export class SyncQueue {
 
   /** Resolves once every request so far is answered (or dropped). */
   get idle(): Promise<void> {
-    return this.#chain;
+    return this.#running ?? Promise.resolve();
   }
 
   /** A sync request at `position` (bytes of this client received before it). */
   request(position: number): void {
-    this.#chain = this.#chain.then(async () => {
-      const host = this.#host;
-      if (host.written() < position && !host.failed()) {
+    if (position > this.#wanted) this.#wanted = position;
+    this.#running ??= this.#run();
+  }
+
+  /** More was written, or the client failed: let the waiting request go on. */
+  wake(): void {
+    const waiter = this.#waiter;
+    if (waiter === null) return;
+    if (!this.#host.failed() && waiter.position > this.#host.written()) return;
+    this.#waiter = null;
+    waiter.resolve();
+  }
+
+  async #run(): Promise<void> {
+    const host = this.#host;
+    while (this.#wanted >= 0 && !host.failed()) {
+      const position = this.#wanted;
+      this.#wanted = -1;
+      if (host.written() < position) {
         await new Promise<void>((resolve) => {
-          this.#waiters.push({ position, resolve });
+          this.#waiter = { position, resolve };
           this.wake();
         });
       }
       const file = host.file();
-      if (host.failed() || file === null) return;
+      if (host.failed() || file === null) break;
       try {
         await file.sync();
       } catch (error) {
         host.syncFailed(error);
-        return;
+        break;
       }
       if (!host.failed()) host.synced(position);
-    });
-  }
-
-  /** More was written, or the client failed: let the requests that can go on. */
-  wake(): void {
-    if (this.#waiters.length === 0) return;
-    const written = this.#host.written();
-    const failed = this.#host.failed();
-    this.#waiters = this.#waiters.filter((waiter) => {
-      if (!failed && waiter.position > written) return true;
-      waiter.resolve();
-      return false;
-    });
+    }
+    this.#running = null;
   }
 }

@@ -16,7 +16,6 @@ import {
   ROTATED,
   SERVER_EXITED,
   STATS_PREFIX,
-  SYNCED_PREFIX,
   type Unit,
 } from "../protocol/mod.ts";
 import { ClientConn, MIN_READ, nextReadSize } from "./_client_conn.ts";
@@ -80,7 +79,7 @@ export class Session implements Owner {
     written: () => this.#written,
     failed: () => this.failed,
     file: () => this.#file,
-    synced: (position) => this.#conn.send(SYNCED_PREFIX + position),
+    synced: (position) => this.#conn.synced(position),
     syncFailed: (error) => this.onWriteError(error),
   });
   /** Whether the connection was a stats request. */

@@ -326,6 +326,7 @@ export class SharedFile {
       // during this write: nothing in it can be read by path any more.
       try {
         if (attempt > 0) throw new Deno.errors.NotFound("deleted again at once");
+        // Best effort: nothing can read the unlinked file by path any more.
         await cutBack(this.#file, data.length);
         await this.#reopenNow();
         this.#options.onReopened?.(this, "deleted while written");

@@ -6,6 +6,7 @@ import { startServer, waitUntil } from "./_server.ts";
 import { zeroXServer } from "./_fake_server.ts";
 import { collectOutput } from "./_output.ts";
 import { findTool, ignoreWithout, requireTool } from "./_tools.ts";
+import { readMessages, writeAll } from "./_raw.ts";
 import type { StatsSnapshot } from "../server/stats.ts";
 
 const SERVER = new URL("../server.ts", import.meta.url).pathname;
@@ -138,4 +139,26 @@ Deno.test("--sync-interval syncs files that changed, without being asked", async
   const syncs = (await serverStats(server.socketPath)).files[0]!.syncs;
   await new Promise((r) => setTimeout(r, 400));
   assert.equal((await serverStats(server.socketPath)).files[0]!.syncs, syncs);
+});
+
+Deno.test("sync requests sent in a loop by a client that does not read are merged: one answer per sync, not per request", async () => {
+  await using server = await startServer();
+  const path = `${server.dir}/spam.log`;
+  const conn = await Deno.connect({ transport: "unix", path: server.socketPath });
+  try {
+    const requests = 100_000;
+    const bytes = new Uint8Array(4 * requests).fill(0xff);
+    await writeAll(conn, new TextEncoder().encode(`offlog/1\0${path}\0`));
+    await writeAll(conn, new Uint8Array([0, 0, 0, 3, 0x68, 0x69, 0x0a])); // "hi\n"
+    await writeAll(conn, bytes);
+    await conn.closeWrite();
+    const messages = await readMessages(conn);
+    const synced = messages.filter((m) => m.startsWith("SYNCED "));
+    assert.ok(synced.length >= 1 && synced.length < 1000, `${synced.length} answers`);
+    assert.equal(synced.at(-1), "SYNCED 3");
+    assert.equal(messages.at(-1), "BYE");
+    assert.equal(await Deno.readTextFile(path), "hi\n");
+  } finally {
+    conn.close();
+  }
 });
