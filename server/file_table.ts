@@ -7,6 +7,9 @@
 import { type FileOptions, type Owner, SharedFile } from "./shared_file.ts";
 import { type FileCounters, newCounters } from "./file_counters.ts";
 
+/** Paths whose counters are kept after their file closed, at most. */
+const MAX_KEPT_COUNTERS = 4096;
+
 /**
  * The server's open files. Clients of one path share one handle, opened by the first
  * and closed when the last leaves.
@@ -32,6 +35,8 @@ export class FileTable {
   #files = new Map<string, Promise<SharedFile>>();
   /** Per path, since the server started: kept when the file closes. */
   #counters = new Map<string, FileCounters>();
+  /** Bytes of the paths whose counters were let go (see `MAX_KEPT_COUNTERS`). */
+  #retiredBytes = 0;
   #open = new Set<SharedFile>();
   #openings = new WeakMap<SharedFile, Promise<SharedFile>>();
   #options: FileOptions;
@@ -47,7 +52,7 @@ export class FileTable {
 
   /** Bytes appended to every path since the server started. */
   get bytesWritten(): number {
-    let total = 0;
+    let total = this.#retiredBytes;
     for (const counters of this.#counters.values()) total += counters.bytesWritten;
     return total;
   }
@@ -109,6 +114,12 @@ export class FileTable {
       }
       this.#open.delete(file);
       await file.close();
+      // Clients may name any number of paths: past a bound, the counters of a closed
+      // path go (its figures start again if it is opened again).
+      if (this.#counters.size > MAX_KEPT_COUNTERS && !this.#files.has(file.path)) {
+        this.#retiredBytes += file.counters.bytesWritten;
+        this.#counters.delete(file.path);
+      }
     }
     return file.clients;
   }
