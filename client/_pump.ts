@@ -55,7 +55,7 @@ export interface PumpOptions {
   path: string;
   /** Milliseconds a flush() may go without progress. */
   timeout: number;
-  /** Units (bytes or UTF-16 units) in one batch at most. */
+  /** Bytes in one batch at most (a larger record goes alone). */
   batchUnits: number;
   /** Bound of the queue; `Infinity` for none. */
   maxPendingBytes: number;
@@ -73,7 +73,7 @@ export class Pump {
   readonly delivery: Delivery;
   #options: PumpOptions;
   #outlet: Outlet;
-  #queue = new PendingBytes();
+  #queue: PendingBytes;
   #pumping = false;
   #pumpDone: Promise<void> = Promise.resolve();
   #inFlight = { records: 0, size: 0 };
@@ -90,6 +90,7 @@ export class Pump {
   constructor(options: PumpOptions, outlet: Outlet) {
     this.#options = options;
     this.#outlet = outlet;
+    this.#queue = new PendingBytes(options.batchUnits);
     this.#safeUnits = Math.floor((options.maxRecordBytes ?? Infinity) / 3);
     this.delivery = new Delivery(options.timeout, {
       hold: () => outlet.hold(),
@@ -118,7 +119,7 @@ export class Pump {
     return this.#queue.records + this.#inFlight.records;
   }
 
-  /** Their size: bytes, or UTF-16 units for strings. */
+  /** Their size in bytes (the last few strings by their UTF-16 length). */
   get pendingSize(): number {
     return this.#queue.size + this.#inFlight.size;
   }

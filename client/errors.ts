@@ -55,7 +55,7 @@ export class OfflogServerError extends Error {
 export class OfflogConnectionError extends Error {
   /** The socket path of the server. */
   readonly socketPath: string;
-  /** Bytes, or for strings UTF-16 units, written but not sent to the server. */
+  /** Bytes written but not sent to the server (see `ProxyFile.pendingSize`). */
   readonly unsentBytes: number;
 
   /**

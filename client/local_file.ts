@@ -23,7 +23,7 @@ const BATCH_UNITS = 256 * 1024;
  */
 export interface LocalFileOptions {
   /**
-   * Most bytes (UTF-16 units for strings) the queue may hold.
+   * Most bytes the queue may hold (a string written counts by its UTF-16 length).
    * @default {Infinity}
    */
   maxPendingBytes?: number;
@@ -114,7 +114,7 @@ export class LocalFile implements AsyncDisposable {
   /**
    * Queues `data` for appending and returns at once.
    *
-   * @param data A string (written as UTF-8) or bytes; do not change bytes afterwards.
+   * @param data A string (written as UTF-8) or bytes (copied: the array may be reused).
    * @throws The error of an earlier append that failed.
    * @throws {Deno.errors.BadResource} The file was closed.
    *
@@ -199,7 +199,7 @@ export class LocalFile implements AsyncDisposable {
     return this.#pump.pendingRecords;
   }
 
-  /** Size of what is not yet in the file: bytes, or UTF-16 units for strings. */
+  /** Size of what is not yet in the file, in bytes (see `ProxyFile.pendingSize`). */
   get pendingSize(): number {
     return this.#pump.pendingSize;
   }

@@ -1,6 +1,7 @@
 /**
- * The queue behind every non-blocking writer: records go in as they are written,
- * uncopied and unencoded, and come out as large encoded batches.
+ * The queue behind every non-blocking writer: records are encoded soon after they are
+ * written, into reused chunks of bytes, and leave as batches that are views of those
+ * chunks, with room for a frame header in front.
  *
  * @module
  */
@@ -27,18 +28,38 @@ export interface Batch {
 
 const encoder = new TextEncoder();
 
-type Item = string | Uint8Array;
-/** Records per block of the queue. */
-const BLOCK = 4096;
-/** Emptied blocks kept for reuse. */
-const MAX_SPARE = 16;
+/** Bytes kept free at the start of every chunk for a batch's header. */
+export const MAX_HEADER_BYTES = 4;
+/** Strings are encoded this many at a time: few enough to still be young garbage. */
+const GROUP = 128;
+/** A group is also encoded once it holds this many UTF-16 units. */
+const GROUP_UNITS = 16 * 1024;
+/** The first chunk's size; chunks grow while the queue backs up. */
+const FIRST_CHUNK = 64 * 1024;
+/** Emptied chunks kept for reuse. */
+const MAX_SPARE = 2;
+
+/** A run of encoded records. */
+interface Chunk {
+  buf: Uint8Array;
+  /** Where the next record goes. */
+  fill: number;
+  /** Where the first record not yet taken begins. */
+  start: number;
+  /** Each record's end offset. */
+  ends: number[];
+  /** Index in `ends` of the first record not yet taken. */
+  first: number;
+}
 
 /**
- * A FIFO of pending records. `push()` stores a reference and adds a length, so its
- * cost does not depend on the record or on how much is queued; `take()` joins the
- * strings at the head and encodes them once into a reused buffer.
+ * A FIFO of pending records. `push()` of a string keeps it with the last few, which
+ * are then joined and encoded together (so an application's fresh strings die young
+ * instead of being kept until the pump runs); a `Uint8Array` is copied in at once, so
+ * the caller may reuse it. `take()` returns whole records from the head as one view.
  *
- * A `Uint8Array` is not copied when pushed: do not change it afterwards.
+ * Sizes are UTF-8 bytes; strings of the group not yet encoded (at most 128) count by
+ * their UTF-16 length until they are, which is their size in bytes for ASCII text.
  *
  * @example
  * ```ts
@@ -52,29 +73,58 @@ const MAX_SPARE = 16;
  * ```
  */
 export class PendingBytes {
-  // Records live in blocks of BLOCK slots, so that a deep queue never copies itself
-  // to grow; emptied blocks are kept for reuse.
-  #blocks: Item[][] = [[]];
-  #head = 0;
+  #chunks: Chunk[] = [];
+  #spare: Uint8Array[] = [];
+  /** Chunks used up while a batch may still refer to them: spare at the next take(). */
+  #retired: Uint8Array[] = [];
+  /** The chunk the last batch came from; its bytes are not reused before the next take(). */
+  #lent: Chunk | null = null;
+  #chunkSize = FIRST_CHUNK;
+  #maxChunk: number;
+  #group: string[] = [];
+  #groupUnits = 0;
   #records = 0;
-  #units = 0;
-  #spare: Item[][] = [];
-  #scratch = new Uint8Array(0);
+  #size = 0;
+
+  /**
+   * An empty queue.
+   *
+   * @param maxChunk Bytes of one chunk at most, which bounds a batch (a larger record
+   * gets a chunk of its own).
+   */
+  constructor(maxChunk: number = 1024 * 1024) {
+    this.#maxChunk = Math.max(FIRST_CHUNK, maxChunk);
+  }
 
   /**
    * Adds a record at the tail.
    *
-   * @param data The record; a string is encoded as UTF-8 when taken.
+   * @param data The record; a string is encoded as UTF-8, a byte array copied.
    */
   push(data: string | Uint8Array): void {
-    let tail = this.#blocks[this.#blocks.length - 1]!;
-    if (tail.length === BLOCK) {
-      tail = this.#spare.pop() ?? [];
-      this.#blocks.push(tail);
-    }
-    tail.push(data);
     this.#records++;
-    this.#units += data.length;
+    if (typeof data === "string") {
+      this.#group.push(data);
+      this.#groupUnits += data.length;
+      this.#size += data.length;
+      // A record ending in half a surrogate pair is the last of its group, so that the
+      // next record's first half is never joined to it: what reaches the file does not
+      // depend on how records were grouped.
+      const last = data.charCodeAt(data.length - 1);
+      if (
+        this.#group.length === GROUP || this.#groupUnits >= GROUP_UNITS ||
+        (last >= 0xd800 && last <= 0xdbff)
+      ) {
+        this.#encodeGroup();
+      }
+      return;
+    }
+    if (this.#group.length > 0) this.#encodeGroup();
+    const chunk = this.#room(data.length);
+    chunk.buf.set(data, chunk.fill);
+    chunk.fill += data.length;
+    chunk.ends.push(chunk.fill);
+    this.#size += data.length;
   }
 
   /** Records queued. */
@@ -82,136 +132,192 @@ export class PendingBytes {
     return this.#records;
   }
 
-  /**
-   * Size of what is queued: bytes for byte arrays, UTF-16 code units for strings
-   * (the UTF-8 size of ASCII text; at most three times less than it otherwise).
-   */
+  /** Bytes queued (see the class: the last strings count by their length). */
   get size(): number {
-    return this.#units;
+    return this.#size;
   }
 
   /**
-   * Removes whole records from the head, at least one and about `target` units, and
-   * encodes them after `headerBytes` reserved bytes.
+   * Removes whole records from the head, at least one and at most about `target`
+   * bytes, as one view with `headerBytes` free bytes in front. The view and its
+   * header room are the caller's until the next `take()`.
    *
-   * @param target Units to take; a larger first record is taken whole.
-   * @param headerBytes Bytes to leave free at the start for the caller's header.
+   * @param target Bytes to take; a larger first record is taken whole.
+   * @param headerBytes Bytes to leave free at the start; up to
+   * {@linkcode MAX_HEADER_BYTES} without a copy.
    * @returns The batch, empty when nothing is queued.
    */
   take(target: number, headerBytes: number): Batch {
-    // First pass: how many records, and the most bytes they can encode to.
-    let count = 0;
-    let units = 0;
-    let worst = headerBytes;
-    for (let b = 0, i = this.#head; b < this.#blocks.length; b++, i = 0) {
-      const block = this.#blocks[b]!;
-      for (; i < block.length; i++) {
-        const item = block[i]!;
-        if (count > 0 && units + item.length > target) break;
-        units += item.length;
-        worst += typeof item === "string" ? item.length * 3 : item.length;
-        count++;
-      }
-      if (i < block.length) break;
+    this.#lend(null);
+    if (this.#group.length > 0) this.#encodeGroup();
+    const chunk = this.#chunks[0];
+    if (chunk === undefined || chunk.first === chunk.ends.length) {
+      return { bytes: new Uint8Array(headerBytes), records: 0 };
     }
-    if (this.#scratch.length < worst) {
-      this.#scratch = new Uint8Array(Math.max(worst, this.#scratch.length * 2));
+    const start = chunk.start;
+    let last = chunk.ends.length;
+    if (chunk.fill - start > target) {
+      last = chunk.first + 1;
+      while (last < chunk.ends.length && chunk.ends[last]! - start <= target) last++;
     }
-    const out = this.#scratch;
-    let offset = headerBytes;
-    // Second pass, a block at a time: runs of strings are joined and encoded at once.
-    for (let left = count; left > 0;) {
-      const block = this.#blocks[0]!;
-      const start = this.#head;
-      const end = Math.min(block.length, start + left);
-      let run = -1;
-      for (let i = start; i < end; i++) {
-        const item = block[i]!;
-        if (typeof item === "string") {
-          if (run < 0) run = i;
-          // A record ending in half a surrogate pair is encoded on its own, so that what
-          // reaches the file does not depend on how records were batched.
-          const last = item.charCodeAt(item.length - 1);
-          if (last >= 0xd800 && last <= 0xdbff) {
-            offset += encodeStrings(block, run, i + 1, out, offset);
-            run = -1;
-          }
-          continue;
-        }
-        if (run >= 0) offset += encodeStrings(block, run, i, out, offset);
-        run = -1;
-        out.set(item, offset);
-        offset += item.length;
-      }
-      if (run >= 0) offset += encodeStrings(block, run, end, out, offset);
-      left -= end - start;
-      this.#records -= end - start;
-      this.#advance(block, end);
+    const end = chunk.ends[last - 1]!;
+    const records = last - chunk.first;
+    chunk.first = last;
+    chunk.start = end;
+    this.#records -= records;
+    this.#size -= end - start;
+    this.#lend(chunk);
+    this.#dropIfDone(chunk);
+    if (headerBytes <= start) {
+      return { bytes: chunk.buf.subarray(start - headerBytes, end), records };
     }
-    this.#units -= units;
-    return { bytes: out.subarray(0, offset), records: count };
+    const bytes = new Uint8Array(headerBytes + end - start);
+    bytes.set(chunk.buf.subarray(start, end), headerBytes);
+    return { bytes, records };
   }
 
   /**
    * Drops the record at the head.
    *
-   * @returns Its size, 0 when the queue is empty.
+   * @returns Its size in bytes, 0 when the queue is empty.
    */
   shift(): number {
     if (this.#records === 0) return 0;
-    const size = this.#shiftItem().length;
-    this.#units -= size;
+    if (this.#group.length > 0) this.#encodeGroup();
+    const chunk = this.#chunks[0]!;
+    const end = chunk.ends[chunk.first++]!;
+    const size = end - chunk.start;
+    chunk.start = end;
+    this.#records--;
+    this.#size -= size;
+    this.#dropIfDone(chunk);
     return size;
   }
 
   /**
    * Empties the queue.
    *
-   * @returns How many records and units were dropped.
+   * @returns How many records and bytes were dropped.
    */
   clear(): { records: number; size: number } {
-    const dropped = { records: this.#records, size: this.#units };
-    this.#blocks = [[]];
-    this.#head = 0;
+    const dropped = { records: this.#records, size: this.#size };
+    for (const chunk of this.#chunks) this.#retired.push(chunk.buf);
+    this.#chunks = [];
+    this.#group = [];
+    this.#groupUnits = 0;
     this.#records = 0;
-    this.#units = 0;
+    this.#size = 0;
     return dropped;
   }
 
-  /** Removes the head record; the queue must not be empty. */
-  #shiftItem(): Item {
-    const block = this.#blocks[0]!;
-    const item = block[this.#head]!;
-    this.#records--;
-    this.#advance(block, this.#head + 1);
-    return item;
+  /** Encodes the strings of the group, joined, and records where each ends. */
+  #encodeGroup(): void {
+    const group = this.#group;
+    const units = this.#groupUnits;
+    this.#group = [];
+    this.#groupUnits = 0;
+    const text = group.length === 1 ? group[0]! : group.join("");
+    // Room for ASCII first; text that did not fit is encoded again with room for the
+    // worst case (3 bytes per UTF-16 unit).
+    let chunk = this.#room(units);
+    let result = encoder.encodeInto(text, chunk.buf.subarray(chunk.fill));
+    if (result.read < text.length) {
+      chunk = this.#room(units * 3);
+      result = encoder.encodeInto(text, chunk.buf.subarray(chunk.fill));
+    }
+    const written = result.written;
+    let end = chunk.fill;
+    if (written === units) {
+      // Only ASCII: each string is as many bytes as it is long.
+      for (const record of group) chunk.ends.push(end += record.length);
+    } else {
+      for (const record of group) chunk.ends.push(end += utf8Length(record));
+    }
+    chunk.fill += written;
+    this.#size += written - units;
   }
 
-  /** Moves the head of the first block to `end`, retiring the block when it is used up. */
-  #advance(block: Item[], end: number): void {
-    if (end < block.length) {
-      this.#head = end;
-      return;
+  /** The tail chunk, with room for `bytes` more. */
+  #room(bytes: number): Chunk {
+    const tail = this.#chunks[this.#chunks.length - 1];
+    if (tail !== undefined) {
+      if (tail.buf.length - tail.fill >= bytes) return tail;
+      const empty = tail.first === tail.ends.length;
+      if (empty && tail !== this.#lent && tail.buf.length - MAX_HEADER_BYTES >= bytes) {
+        // Everything in it was taken and no batch refers to it: start it over.
+        reset(tail);
+        return tail;
+      }
+      if (!empty && tail.start - MAX_HEADER_BYTES < tail.buf.length / 2) {
+        // More than half of the full chunk is still queued: the pump is behind, so the
+        // next chunks are larger and the batches with them.
+        this.#chunkSize = Math.min(this.#chunkSize * 2, this.#maxChunk);
+      }
+      if (empty) {
+        this.#chunks.pop();
+        this.#retired.push(tail.buf);
+      }
     }
-    this.#head = 0;
-    block.length = 0;
-    if (this.#blocks.length > 1) {
-      this.#blocks.shift();
-      if (this.#spare.length < MAX_SPARE) this.#spare.push(block);
+    const size = Math.max(this.#chunkSize, bytes + MAX_HEADER_BYTES);
+    let buf = size === this.#chunkSize ? this.#spare.pop() : undefined;
+    if (buf === undefined || buf.length !== size) buf = new Uint8Array(size);
+    const chunk: Chunk = {
+      buf,
+      fill: MAX_HEADER_BYTES,
+      start: MAX_HEADER_BYTES,
+      ends: [],
+      first: 0,
+    };
+    this.#chunks.push(chunk);
+    return chunk;
+  }
+
+  /** Retires a head chunk whose records are all taken, unless it is the tail. */
+  #dropIfDone(chunk: Chunk): void {
+    if (chunk.first < chunk.ends.length || this.#chunks.length === 1) return;
+    this.#chunks.shift();
+    this.#retired.push(chunk.buf);
+  }
+
+  /** The last batch is done with (`null`), or a new one refers to `chunk`. */
+  #lend(chunk: Chunk | null): void {
+    this.#lent = chunk;
+    if (chunk !== null) return;
+    for (const buf of this.#retired) {
+      if (buf.length === this.#chunkSize && this.#spare.length < MAX_SPARE) {
+        this.#spare.push(buf);
+      }
     }
+    this.#retired = [];
+    const only = this.#chunks.length === 1 ? this.#chunks[0]! : null;
+    if (only !== null && only.first === only.ends.length) reset(only);
   }
 }
 
-/** Encodes the strings `block[start..end)`, joined, into `out` at `offset`. */
-function encodeStrings(
-  block: Item[],
-  start: number,
-  end: number,
-  out: Uint8Array,
-  offset: number,
-): number {
-  const text = end - start === 1
-    ? block[start] as string
-    : (block.slice(start, end) as string[]).join("");
-  return encoder.encodeInto(text, out.subarray(offset)).written;
+function reset(chunk: Chunk): void {
+  chunk.fill = MAX_HEADER_BYTES;
+  chunk.start = MAX_HEADER_BYTES;
+  chunk.ends = [];
+  chunk.first = 0;
+}
+
+/**
+ * The UTF-8 length of a string as `TextEncoder` encodes it: a lone surrogate becomes
+ * U+FFFD (3 bytes).
+ */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
 }

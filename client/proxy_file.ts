@@ -22,7 +22,7 @@ import type { FlushCallback, ProxyFileOptions } from "./proxy_file_options.ts";
 export type { FlushCallback, ProxyFileOptions } from "./proxy_file_options.ts";
 export type { OverflowPolicy } from "./_pump.ts";
 
-/** UTF-16 units (or bytes) per frame the pump sends: large writes, few syscalls. */
+/** Bytes per frame the pump sends at most: large writes, few syscalls. */
 const BATCH_UNITS = 1024 * 1024;
 
 /**
@@ -34,8 +34,9 @@ const BATCH_UNITS = 1024 * 1024;
  * clients write to it. Errors from the server are thrown by the next `write()`,
  * `flush()` or `close()`.
  *
- * A `Uint8Array` passed to `write()` is queued without a copy: do not change it
- * afterwards.
+ * A `Uint8Array` passed to `write()` is copied into the queue: it may be reused at
+ * once. Strings are encoded into the queue a group at a time, soon after they are
+ * written, so the queue holds bytes rather than the program's strings.
  *
  * @example
  * ```ts
@@ -321,8 +322,8 @@ export class ProxyFile implements AsyncDisposable {
   }
 
   /**
-   * Size of what is written but not yet in the socket: bytes, or UTF-16 units for
-   * queued strings.
+   * Size of what is written but not yet in the socket, in bytes (the last strings
+   * written, until encoded, by their UTF-16 length: the same for ASCII).
    */
   get pendingSize(): number {
     return this.#pump.pendingSize + this.#connection.resendSize;
@@ -333,7 +334,7 @@ export class ProxyFile implements AsyncDisposable {
     return this.#pump.droppedRecords;
   }
 
-  /** Size of the records dropped so far (bytes, or UTF-16 units for strings). */
+  /** Size of the records dropped so far (bytes; a string by its UTF-16 length). */
   get droppedSize(): number {
     return this.#pump.droppedSize;
   }

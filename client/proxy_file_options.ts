@@ -39,7 +39,8 @@ export interface ProxyFileOptions {
    */
   timeout?: number;
   /**
-   * Most bytes (UTF-16 units for strings) the queue may hold; unbounded by default, as
+   * Most bytes the queue may hold (a string written counts by its UTF-16 length, its
+   * size in bytes for ASCII); unbounded by default, as
    * in the Python offlog.
    * @default {Infinity}
    */

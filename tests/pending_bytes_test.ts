@@ -1,5 +1,6 @@
-// PendingBytes (client/pending_bytes.ts), the queue behind ProxyFile.write(): records go
-// in unencoded and uncopied, and come out in batches of whole, encoded records.
+// PendingBytes (client/pending_bytes.ts), the queue behind ProxyFile.write(): strings are
+// encoded a group at a time, byte arrays copied, and come out in batches of whole,
+// encoded records.
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -77,16 +78,17 @@ Deno.test("PendingBytes gives back every record, in order and encoded, across bl
   );
 });
 
-Deno.test("PendingBytes counts records and size (UTF-16 units for strings, bytes for arrays)", () => {
+Deno.test("PendingBytes counts records and size in UTF-8 bytes once strings are encoded", () => {
   const queue = new PendingBytes();
   assert.equal(queue.records, 0);
   assert.equal(queue.size, 0);
   queue.push("ab");
   queue.push("é€😀"); // 1 + 1 + 2 UTF-16 units; 2 + 3 + 4 UTF-8 bytes
-  queue.push(new Uint8Array(5));
+  assert.equal(queue.size, 2 + 4, "strings not yet encoded count by their length");
+  queue.push(new Uint8Array(5)); // encodes the strings before it
   queue.push("");
   assert.equal(queue.records, 4);
-  assert.equal(queue.size, 2 + 4 + 5 + 0);
+  assert.equal(queue.size, 2 + 9 + 5 + 0);
   const batch = queue.take(1000, 0);
   assert.equal(batch.records, 4);
   assert.equal(batch.bytes.length, 2 + 9 + 5);
@@ -116,17 +118,19 @@ Deno.test("PendingBytes.take() never splits a record: each batch is a run of who
         let next = 0;
         for (let t = 0; queue.records > 0; t++) {
           const target = targets[t % targets.length]!;
-          const sizeBefore = queue.size;
           const { bytes, records } = queue.take(target, header);
           assert.ok(records >= 1, "at least one record per batch");
           const taken = items.slice(next, next + records);
-          const units = taken.reduce((n, it) => n + it.length, 0);
-          assert.ok(
-            records === 1 || units <= target,
-            "about target units, never more unless one record",
-          );
-          assert.equal(queue.size, sizeBefore - units);
           const expected = taken.flatMap((it) => [...encoded(it)]);
+          assert.ok(
+            records === 1 || expected.length <= target,
+            "about target bytes, never more unless one record",
+          );
+          assert.equal(
+            queue.size,
+            items.slice(next + records).reduce((n, it) => n + encoded(it).length, 0),
+            "the size left is the bytes of the records left",
+          );
           assert.deepEqual(
             [...bytes.subarray(header)],
             expected,
@@ -218,4 +222,99 @@ Deno.test("PendingBytes keeps order across many blocks while records keep arrivi
     Array.from({ length: late }, (_, i) => `late ${i}`),
   );
   assert.equal(queue.size, 0);
+});
+
+Deno.test("PendingBytes: a sender that writes its header into a batch never damages records still queued, as pushes, drops and takes interleave", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.oneof(
+          fc.record({
+            push: fc.oneof(
+              fc.string({ maxLength: 200 }),
+              fc.uint8Array({ maxLength: 30_000 }),
+            ),
+          }),
+          fc.record({ take: fc.integer({ min: 1, max: 70_000 }) }),
+          fc.constant({ shift: true }),
+        ),
+        { maxLength: 2000, size: "large" },
+      ),
+      (steps) => {
+        const queue = new PendingBytes(64 * 1024);
+        const kept: Uint8Array[] = [];
+        let got: number[] = [];
+        // A batch is read only at the next take(), as a pump's socket write may finish
+        // only then, while the program goes on writing.
+        let lent: Uint8Array | null = null;
+        const take = (target: number) => {
+          if (lent !== null) got = got.concat([...lent]);
+          const batch = queue.take(target, 4);
+          batch.bytes.fill(0xff, 0, 4); // the frame header, as the pump's sender writes it
+          lent = batch.bytes.subarray(4);
+          kept.splice(0, batch.records);
+        };
+        const want: number[] = [];
+        for (const step of steps) {
+          if ("push" in step) {
+            queue.push(step.push);
+            kept.push(encoded(step.push));
+          } else if ("take" in step) {
+            const before = kept.slice();
+            const records = queue.records;
+            take(step.take);
+            const taken = before.length - kept.length;
+            assert.ok(records === 0 || taken >= 1);
+            for (const bytes of before.slice(0, taken)) want.push(...bytes);
+          } else {
+            assert.equal(queue.shift(), kept.shift()?.length ?? 0);
+          }
+        }
+        while (queue.records > 0) {
+          const before = kept.slice();
+          take(1 << 20);
+          for (const bytes of before.slice(0, before.length - kept.length)) {
+            want.push(...bytes);
+          }
+        }
+        take(1); // reads the last batch
+        assert.deepEqual(got, want);
+        assert.equal(queue.size, 0);
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
+Deno.test("PendingBytes copies a byte array when it is pushed: the caller may reuse it", () => {
+  const queue = new PendingBytes();
+  const buffer = encoder.encode("first\n");
+  queue.push(buffer);
+  buffer.set(encoder.encode("SECOND"));
+  queue.push(buffer.subarray(0, 3));
+  assert.equal(decoder.decode(queue.take(1 << 16, 0).bytes), "first\nSEC");
+});
+
+Deno.test("PendingBytes reuses its chunks: a long steady stream keeps a bounded set of buffers", () => {
+  const queue = new PendingBytes(256 * 1024);
+  const buffers = new Set<ArrayBufferLike>();
+  for (let round = 0; round < 2000; round++) {
+    for (let i = 0; i < 300; i++) {
+      queue.push(`round ${round} line ${i} ${"x".repeat(60)}\n`);
+    }
+    const { bytes } = queue.take(1 << 20, 4);
+    buffers.add(bytes.buffer);
+  }
+  assert.ok(buffers.size <= 4, `${buffers.size} buffers for 2,000 batches`);
+});
+
+Deno.test("PendingBytes never reuses the chunk of a batch before the next take(): writes that go on while it is sent do not overwrite it", () => {
+  const queue = new PendingBytes(64 * 1024);
+  queue.push(new Uint8Array(60_000).fill(1));
+  const batch = queue.take(1 << 20, 4).bytes.subarray(4);
+  queue.push(new Uint8Array(10_000).fill(2)); // does not fit behind the batch
+  assert.ok(batch.every((byte) => byte === 1), "the batch is intact");
+  const next = queue.take(1 << 20, 4).bytes.subarray(4);
+  assert.equal(next.length, 10_000);
+  assert.ok(next.every((byte) => byte === 2));
 });
