@@ -1,71 +1,89 @@
-// The bytes of a record being received, kept as the reads delivered them. A large piece
-// is kept by reference (no copy); small pieces are copied together into one buffer, so
-// that a record trickled a byte per read costs about a byte per byte, not a buffer
-// (and its object headers) per read.
+// The bytes of a record that spans reads, copied together: the reads' buffer is reused
+// for the next read, so nothing may keep a view of it. A record that lies within one
+// read is not collected here; the readers hand out a view of the read instead.
 
-/** Pieces shorter than this are copied into a shared buffer. */
-const SMALL = 4 * 1024;
-/** Sizes of the buffers small pieces are copied into: the first, and at most. */
-const FIRST_SPAN = 1024;
-const SPAN = 64 * 1024;
+/**
+ * Where collecting buffers come from and go back to: the server passes its pool.
+ *
+ * @example
+ * ```ts
+ * import type { BufferSource } from "./_parts.ts";
+ * const fresh: BufferSource = { get: (size) => new Uint8Array(size), put() {} };
+ * ```
+ */
+export interface BufferSource {
+  /** A buffer of at least `size` bytes, whatever it holds. */
+  get(size: number): Uint8Array;
+  /** A buffer no longer used. */
+  put(buffer: Uint8Array): void;
+}
 
-/** Collects the pieces of one record (or run of lines). */
+/** Allocates every buffer and lets the garbage collector have them back. */
+export const FRESH: BufferSource = { get: (size) => new Uint8Array(size), put() {} };
+
+/** The smallest collecting buffer. */
+const FIRST = 1024;
+
+/** Collects the pieces of one record (or run of lines) by copying them. */
 export class Parts {
-  #parts: Uint8Array[] = [];
-  #bytes = 0;
-  /** The buffer small pieces go into; the last of `#parts` is a view of it. */
-  #span: Uint8Array | null = null;
-  #spanFill = 0;
-  /** The next span's size: small at first (most records need none), doubling. */
-  #nextSpan = FIRST_SPAN;
+  #source: BufferSource;
+  #buffer: Uint8Array | null = null;
+  #fill = 0;
+
+  /**
+   * A collector taking its buffers from `source`.
+   *
+   * @param source Where buffers come from.
+   */
+  constructor(source: BufferSource = FRESH) {
+    this.#source = source;
+  }
 
   /** Bytes held. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#fill;
   }
 
   /**
-   * Adds a piece.
+   * Adds a copy of a piece.
    *
-   * @param piece The bytes; kept by reference when large, so do not reuse it.
-   * @param expected Bytes still to come for this record, when known: a small piece
-   * then gets a buffer no larger than the record needs.
+   * @param piece The bytes.
+   * @param expected Bytes still to come for this record, this piece included, when
+   * known: the buffer is then sized for the whole record at once.
    */
-  add(piece: Uint8Array, expected: number = SPAN): void {
+  add(piece: Uint8Array, expected: number = 0): void {
     if (piece.length === 0) return;
-    this.#bytes += piece.length;
-    if (piece.length >= SMALL) {
-      this.#span = null;
-      this.#parts.push(piece);
-      return;
+    const needed = this.#fill + piece.length;
+    const buffer = this.#buffer;
+    if (buffer === null || buffer.length < needed) {
+      const size = Math.max(
+        needed,
+        this.#fill + expected,
+        (buffer?.length ?? FIRST / 2) * 2,
+      );
+      const next = this.#source.get(size);
+      if (buffer !== null) {
+        next.set(buffer.subarray(0, this.#fill));
+        this.#source.put(buffer);
+      }
+      this.#buffer = next;
     }
-    const span = this.#span;
-    if (span !== null && span.length - this.#spanFill >= piece.length) {
-      span.set(piece, this.#spanFill);
-      this.#spanFill += piece.length;
-      this.#parts[this.#parts.length - 1] = span.subarray(0, this.#spanFill);
-      return;
-    }
-    const size = Math.max(piece.length, Math.min(this.#nextSpan, expected));
-    this.#nextSpan = Math.min(this.#nextSpan * 2, SPAN);
-    this.#span = new Uint8Array(size);
-    this.#span.set(piece);
-    this.#spanFill = piece.length;
-    this.#parts.push(this.#span.subarray(0, this.#spanFill));
+    this.#buffer!.set(piece, this.#fill);
+    this.#fill = needed;
   }
 
   /**
-   * Takes everything held, leaving the collector empty.
+   * Takes everything held, leaving the collector empty. The buffer goes with it: the
+   * taker may give it back to the source once done.
    *
-   * @returns The pieces, in order.
+   * @returns The bytes as one part, their length, and their buffer.
    */
-  take(): Uint8Array[] {
-    const parts = this.#parts;
-    this.#parts = [];
-    this.#bytes = 0;
-    // A span may still have room, but its first bytes now belong to the caller.
-    this.#span = null;
-    this.#nextSpan = FIRST_SPAN;
-    return parts;
+  take(): { parts: Uint8Array[]; bytes: number; buffer?: Uint8Array } {
+    const buffer = this.#buffer;
+    const bytes = this.#fill;
+    this.#buffer = null;
+    this.#fill = 0;
+    if (buffer === null) return { parts: [], bytes: 0 };
+    return { parts: [buffer.subarray(0, bytes)], bytes, buffer };
   }
 }

@@ -7,7 +7,7 @@
  */
 
 import { FRAME_HEADER_BYTES, MAX_RECORD_BYTES, SYNC_FRAME } from "./constants.ts";
-import { Parts } from "./_parts.ts";
+import { type BufferSource, Parts } from "./_parts.ts";
 import type { ProtocolVersion } from "./opening.ts";
 import { features } from "./versions.ts";
 
@@ -56,6 +56,12 @@ export interface Unit {
    * the client asks for `SYNCED` once its records so far are on disk.
    */
   sync?: true;
+  /**
+   * Set when the bytes are in a buffer of their own, from the reader's
+   * {@linkcode BufferSource}: it now belongs to whoever takes the unit, who may keep
+   * it or give it back to the source once done.
+   */
+  buffer?: Uint8Array;
 }
 
 /**
@@ -78,8 +84,9 @@ export interface RecordReader {
   /**
    * Adds the bytes of one read.
    *
-   * @param chunk The bytes; the units may refer to them, so do not reuse it.
-   * @returns The units this chunk completed, in order (up to an `error`).
+   * @param chunk The bytes; the caller may reuse them once done with the units.
+   * @returns The units this chunk completed, in order (up to an `error`), valid until
+   * the next `push()`: they may refer to `chunk` or to a buffer the reader reuses.
    */
   push(chunk: Uint8Array): Unit[];
   /**
@@ -100,6 +107,7 @@ export interface RecordReader {
  * The reader for a client speaking `version`.
  *
  * @param version The negotiated protocol version.
+ * @param source Where the reader's buffers for records that span reads come from.
  * @returns A {@linkcode FrameReader} when the version has frames, else a
  * {@linkcode LineReader}.
  *
@@ -110,8 +118,11 @@ export interface RecordReader {
  * assert.ok(recordReader("offlog/1") instanceof FrameReader);
  * ```
  */
-export function recordReader(version: ProtocolVersion): RecordReader {
-  return features(version).frames ? new FrameReader() : new LineReader();
+export function recordReader(
+  version: ProtocolVersion,
+  source?: BufferSource,
+): RecordReader {
+  return features(version).frames ? new FrameReader(source) : new LineReader(source);
 }
 
 /**
@@ -131,8 +142,17 @@ export class FrameReader implements RecordReader {
   #header = new Uint8Array(FRAME_HEADER_BYTES);
   #headerFill = 0;
   #need = -1;
-  #parts = new Parts();
+  #parts: Parts;
   #error: string | null = null;
+
+  /**
+   * A reader at the start of a stream.
+   *
+   * @param source Where the buffers for frames that span reads come from.
+   */
+  constructor(source?: BufferSource) {
+    this.#parts = new Parts(source);
+  }
 
   /**
    * Set when a frame announced more than {@linkcode MAX_RECORD_BYTES}: the stream
@@ -145,8 +165,9 @@ export class FrameReader implements RecordReader {
   /**
    * Adds the bytes of one read.
    *
-   * @param chunk The bytes; complete payloads may refer to them, so do not reuse it.
-   * @returns The frames this chunk completed, in order, up to a bad one (see `error`).
+   * @param chunk The bytes; the caller may reuse them once done with the units.
+   * @returns The frames this chunk completed, in order, up to a bad one (see `error`):
+   * valid until the next `push()`, as they may refer to `chunk`.
    */
   push(chunk: Uint8Array): Unit[] {
     const units: Unit[] = [];
@@ -180,12 +201,18 @@ export class FrameReader implements RecordReader {
         }
       }
       const take = Math.min(this.#need, chunk.length - offset);
+      if (take === this.#need && this.#parts.bytes === 0) {
+        // The whole payload is in this read: no copy.
+        units.push({ parts: [chunk.subarray(offset, offset + take)], bytes: take });
+        this.#need = -1;
+        offset += take;
+        continue;
+      }
       this.#parts.add(chunk.subarray(offset, offset + take), this.#need);
       this.#need -= take;
       offset += take;
       if (this.#need === 0) {
-        const bytes = this.#parts.bytes;
-        units.push({ parts: this.#parts.take(), bytes });
+        units.push(this.#parts.take());
         this.#need = -1;
       }
     }
@@ -234,7 +261,16 @@ const NEWLINE = 10;
  * ```
  */
 export class LineReader implements RecordReader {
-  #parts = new Parts();
+  #parts: Parts;
+
+  /**
+   * A reader at the start of a stream.
+   *
+   * @param source Where the buffers for lines that span reads come from.
+   */
+  constructor(source?: BufferSource) {
+    this.#parts = new Parts(source);
+  }
 
   /** Always `null`: any byte stream is made of lines. */
   get error(): null {
@@ -244,8 +280,9 @@ export class LineReader implements RecordReader {
   /**
    * Adds the bytes of one read.
    *
-   * @param chunk The bytes; the unit may refer to them, so do not reuse it.
-   * @returns The whole lines now complete, as one unit, or none.
+   * @param chunk The bytes; the caller may reuse them once done with the unit.
+   * @returns The whole lines now complete, as one unit, or none: valid until the next
+   * `push()`, as it may refer to `chunk`.
    */
   push(chunk: Uint8Array): Unit[] {
     const end = chunk.lastIndexOf(NEWLINE) + 1;
@@ -259,8 +296,7 @@ export class LineReader implements RecordReader {
       unit = { parts: [head], bytes: end };
     } else {
       this.#parts.add(head);
-      const bytes = this.#parts.bytes;
-      unit = { parts: this.#parts.take(), bytes };
+      unit = this.#parts.take();
     }
     if (end < chunk.length) this.#parts.add(chunk.subarray(end));
     return [unit];
@@ -276,9 +312,8 @@ export class LineReader implements RecordReader {
   }
 
   #takeAll(): Unit[] {
-    const bytes = this.#parts.bytes;
-    if (bytes === 0) return [];
-    return [{ parts: this.#parts.take(), bytes }];
+    if (this.#parts.bytes === 0) return [];
+    return [this.#parts.take()];
   }
 
   /** Bytes held after the last newline. */

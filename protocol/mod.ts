@@ -62,4 +62,5 @@ export {
   SERVER_EXITED,
 } from "./errors.ts";
 export { concat } from "./_bytes.ts";
+export { type BufferSource, FRESH } from "./_parts.ts";
 export { features, type VersionFeatures } from "./versions.ts";

@@ -102,7 +102,8 @@ export class OpeningReader {
             message: "path longer than PATH_MAX",
           };
         }
-        if (data.length > 0) this.#held.push(data);
+        // A copy: the reader's buffer is reused for the next read.
+        if (data.length > 0) this.#held.push(data.slice());
         this.#heldBytes = data.length;
         return { state: "more" };
       }

@@ -1,32 +1,30 @@
 /**
- * {@linkcode BatchWriter}: appends a batch of units to a file in one write, and when
+ * {@linkcode BatchWriter}: appends a batch of units to a file, and when
  * the write fails part-way (ENOSPC, EFBIG, EIO), cuts the file back to the end of the
  * last whole unit, so that a unit is in the file whole or not at all.
  *
  * @module
  */
 
-import { concat, type Unit } from "../protocol/mod.ts";
 import { logText as logPath } from "./_log_text.ts";
 import type { Owner } from "./shared_file.ts";
 
 /** Bytes of one coalesced file write at most (one unit may be larger). */
 export const MAX_WRITE_BYTES = 4 * 1024 * 1024;
 
-/** A unit queued for a file, and the client it came from. */
+/** A unit queued for a file (its bytes are in the batch's buffer), and its client. */
 export interface Entry {
   /** Who sent it. */
   owner: Owner;
-  /** Bytes that must land contiguously. */
-  unit: Unit;
+  /** Its size: bytes that must land contiguously. */
+  bytes: number;
 }
 
 /** What a write of one batch came to: all of it, or `bytes` and then an error. */
 export type Written = { ok: true } | { ok: false; bytes: number; error: unknown };
 
 /**
- * Writes the batches of one file; one write in flight per file, so one join buffer,
- * reused.
+ * Writes the batches of one file, one write in flight, and cuts back a failed one.
  *
  * @example
  * ```ts
@@ -35,9 +33,9 @@ export type Written = { ok: true } | { ok: false; bytes: number; error: unknown 
  * const path = await Deno.makeTempFile();
  * const file = await Deno.open(path, { append: true });
  * const owner = { failed: false, onWritten() {}, onWriteError() {} };
- * const batch = [{ owner, unit: { parts: [new TextEncoder().encode("hi\n")], bytes: 3 } }];
+ * const batch = [{ owner, bytes: 3 }];
  * const writer = new BatchWriter(path);
- * const written = await writer.write(file, writer.join(batch));
+ * const written = await writer.write(file, new TextEncoder().encode("hi\n"));
  * if (written.ok) tellWritten(batch);
  * file.close();
  * assert.equal(await Deno.readTextFile(path), "hi\n");
@@ -47,7 +45,6 @@ export type Written = { ok: true } | { ok: false; bytes: number; error: unknown 
 export class BatchWriter {
   #path: string;
   #log: ((message: string, warning?: boolean) => void) | undefined;
-  #joined = new Uint8Array(0);
 
   /**
    * A writer for the file at `path`.
@@ -61,44 +58,12 @@ export class BatchWriter {
   }
 
   /**
-   * The batch's bytes as one array: the only part itself, or copied into the reused
-   * buffer (a new one past {@linkcode MAX_WRITE_BYTES}). Valid until the next call.
-   *
-   * @param batch The units, in order.
-   * @returns Their bytes.
-   */
-  join(batch: Entry[]): Uint8Array {
-    const parts: Uint8Array[] = [];
-    for (const { unit } of batch) for (const part of unit.parts) parts.push(part);
-    if (parts.length === 1) return parts[0]!;
-    let total = 0;
-    for (const part of parts) total += part.length;
-    if (total > MAX_WRITE_BYTES) return concat(parts);
-    if (this.#joined.length < total) {
-      this.#joined = new Uint8Array(
-        Math.min(MAX_WRITE_BYTES, Math.max(total, this.#joined.length * 2)),
-      );
-    }
-    let offset = 0;
-    for (const part of parts) {
-      this.#joined.set(part, offset);
-      offset += part.length;
-    }
-    return this.#joined.subarray(0, total);
-  }
-
-  /**
    * Appends all of `data`.
    *
    * @param file The open file.
    * @param data The bytes.
    * @returns Whether all went in, or how many did before the error; never rejects.
    */
-  /** Lets go of the join buffer (up to 4 MiB) while the file is idle. */
-  shrink(): void {
-    this.#joined = new Uint8Array(0);
-  }
-
   async write(file: Deno.FsFile, data: Uint8Array): Promise<Written> {
     let offset = 0;
     try {
@@ -132,8 +97,8 @@ export class BatchWriter {
   ): Promise<number> {
     let whole = 0;
     let units = 0;
-    while (units < batch.length && whole + batch[units]!.unit.bytes <= bytes) {
-      whole += batch[units]!.unit.bytes;
+    while (units < batch.length && whole + batch[units]!.bytes <= bytes) {
+      whole += batch[units]!.bytes;
       units++;
     }
     const torn = bytes - whole;
@@ -163,8 +128,8 @@ export class BatchWriter {
  */
 export function tellWritten(entries: Entry[]): void {
   const owners = new Map<Owner, number>();
-  for (const { owner, unit } of entries) {
-    owners.set(owner, (owners.get(owner) ?? 0) + unit.bytes);
+  for (const { owner, bytes } of entries) {
+    owners.set(owner, (owners.get(owner) ?? 0) + bytes);
   }
   for (const [owner, bytes] of owners) owner.onWritten(bytes);
 }

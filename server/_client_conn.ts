@@ -1,12 +1,19 @@
 /**
  * {@linkcode ClientConn}: a client's socket as its session uses it. Reads are sized to
- * the traffic; messages go out in order through one outbox, a promise chain with one
- * write in flight, in which the ACKs queued behind a write merge into one.
+ * the traffic and go into one reused buffer; messages go out in order through one
+ * outbox, a promise chain with one write in flight, in which the ACKs queued behind a
+ * write merge into one.
  *
  * @module
  */
 
-import { ACK_PREFIX, encodeMessage, SYNCED_PREFIX } from "../protocol/mod.ts";
+import {
+  ACK_PREFIX,
+  type BufferSource,
+  encodeMessage,
+  FRESH,
+  SYNCED_PREFIX,
+} from "../protocol/mod.ts";
 import type { Budget } from "./budget.ts";
 
 /** Read buffer sizes: small for idle clients, grown for busy ones. */
@@ -65,14 +72,18 @@ export class ClientConn {
   #queued = new Set<string>();
   #syncedAt = 0;
   #closed = false;
+  #buffer: Uint8Array = new Uint8Array(0);
+  #pool: BufferSource;
 
   /**
    * Wraps `conn`; {@linkcode ClientConn.close} closes it.
    *
    * @param conn The accepted connection.
+   * @param pool Where read buffers come from and go back to.
    */
-  constructor(conn: Deno.UnixConn) {
+  constructor(conn: Deno.UnixConn, pool: BufferSource = FRESH) {
     this.#conn = conn;
+    this.#pool = pool;
   }
 
   /** Whether {@linkcode ClientConn.close} was called. */
@@ -81,24 +92,33 @@ export class ClientConn {
   }
 
   /**
-   * Reads once into a new buffer.
+   * Reads once into the connection's buffer, which the next read reuses: the bytes
+   * are valid until then. The buffer is replaced only when `size` grows past it or
+   * falls to an eighth of it, so an idle client keeps a small one.
    *
-   * @param size The buffer's size.
+   * @param size Bytes to read at most.
    * @returns The bytes, or `null` at the end, on a reset, or once closed.
    */
   async read(size: number): Promise<Uint8Array | null> {
     if (this.#closed) return null;
-    const buffer = new Uint8Array(size);
+    if (this.#buffer.length < size || this.#buffer.length >= size * 8) {
+      this.#pool.put(this.#buffer);
+      this.#buffer = this.#pool.get(size);
+    }
+    const buffer = this.#buffer.subarray(0, size);
     let n: number | null;
     try {
       n = await this.#conn.read(buffer);
     } catch (error) {
+      this.#release();
       if (this.#closed || error instanceof Deno.errors.ConnectionReset) return null;
       throw error;
     }
-    if (n === null) return null;
-    // A small read is copied out, so an idle client does not keep a large buffer.
-    return n < size / 4 ? buffer.slice(0, n) : buffer.subarray(0, n);
+    if (n === null) {
+      this.#release();
+      return null;
+    }
+    return buffer.subarray(0, n);
   }
 
   /**
@@ -153,6 +173,12 @@ export class ClientConn {
     } catch {
       // closed already
     }
+  }
+
+  /** The stream ended: no read uses the buffer any more. */
+  #release(): void {
+    this.#pool.put(this.#buffer);
+    this.#buffer = new Uint8Array(0);
   }
 
   async #write(bytes: Uint8Array): Promise<void> {

@@ -3,6 +3,7 @@
 // files that changed (--sync-interval).
 
 import type { FileTable } from "./file_table.ts";
+import type { BufferPool } from "./buffer_pool.ts";
 import { prometheusText, statsLine, type StatsSnapshot } from "./stats.ts";
 import { logText } from "./_log_text.ts";
 
@@ -11,6 +12,8 @@ export interface PeriodicOptions {
   /** The figures now. */
   snapshot: () => StatsSnapshot;
   files: FileTable;
+  /** The server's buffer pool, emptied once idle. */
+  pool?: BufferPool;
   log: (message: string, warning?: boolean) => void;
   /** Seconds between stats lines in the log. */
   statsInterval: number;
@@ -71,7 +74,7 @@ export async function startPeriodic(options: PeriodicOptions): Promise<Periodic>
       });
     }
   });
-  // After a burst, once no byte has moved for two seconds: let go of the join buffers
+  // After a burst, once no byte has moved for two seconds: empty the buffer pool
   // and, when V8 exposes gc() (--v8-flags=--expose-gc), collect at once, so that the
   // memory of the burst goes back to the system instead of waiting for the next one.
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -88,7 +91,7 @@ export async function startPeriodic(options: PeriodicOptions): Promise<Periodic>
     }
     if (!burst || ++quiet < 2) return;
     burst = false;
-    for (const file of options.files.open) file.shrink();
+    options.pool?.shrink();
     gc?.();
   });
   return {

@@ -20,6 +20,7 @@ import { Notifier } from "./notify.ts";
 import { describeScope } from "./scope.ts";
 import { listen, listenWithMode, scratchPath } from "./_listen.ts";
 import { Budget, DEFAULT_MAX_BUFFERED_BYTES } from "./budget.ts";
+import { BufferPool } from "./buffer_pool.ts";
 import { logText } from "./_log_text.ts";
 import {
   DEFAULT_OPENING_TIMEOUT_MS,
@@ -119,7 +120,9 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
   const budget = new Budget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const say = (message: string, warning = false) =>
     log.log(warning ? "WARNING" : "INFO", message);
+  const pool = new BufferPool();
   const fileOptions: FileOptions = {
+    pool,
     access: (path: string) => access.check(path),
     refuseHardlinks: access.confined && !(options.allowHardlinks ?? false),
     timeoutMs: openingTimeout,
@@ -135,6 +138,7 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
   };
   const context: SessionContext = {
     files: new FileTable(fileOptions),
+    pool,
     log: say,
     access: (path: string) => access.check(path),
     budget,
@@ -217,6 +221,7 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
   const periodic = await startPeriodic({
     snapshot,
     files: context.files,
+    pool,
     log: say,
     statsInterval: options.statsInterval ?? 0,
     metricsFile: options.metricsFile ?? null,

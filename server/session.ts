@@ -94,7 +94,7 @@ export class Session implements Owner {
    */
   constructor(id: number, conn: Deno.UnixConn, context: SessionContext) {
     this.id = id;
-    this.#conn = new ClientConn(conn);
+    this.#conn = new ClientConn(conn, context.pool);
     this.#context = context;
     this.#unfinished = new UnfinishedHold(context.budget);
     this.done = this.#run();
@@ -293,7 +293,7 @@ export class Session implements Owner {
   /** Reads records until the client ends, and says goodbye once they are written. */
   async #serve(rest: Uint8Array): Promise<void> {
     const file = this.#file!;
-    const reader = recordReader(this.#version);
+    const reader = recordReader(this.#version, this.#context.pool);
     const budget = this.#context.budget;
     const accept = (unit: Unit) => {
       if (this.failed) return;

@@ -7,6 +7,7 @@
 import type { FileTable } from "./file_table.ts";
 import type { AccessResult } from "./access.ts";
 import type { Budget } from "./budget.ts";
+import type { BufferSource } from "../protocol/mod.ts";
 import type { StatsSnapshot } from "./stats.ts";
 
 /**
@@ -31,6 +32,8 @@ export interface SessionContext {
   access?: (path: string) => Promise<AccessResult>;
   /** The memory bound shared by all clients; none: unbounded. */
   budget?: Budget;
+  /** Where readers get buffers for records that span reads (the server's pool). */
+  pool?: BufferSource;
   /**
    * Milliseconds the client has to complete its opening; 0 or unset: no limit.
    * @default {0}

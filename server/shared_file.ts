@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Unit } from "../protocol/mod.ts";
+import { type BufferSource, FRESH, type Unit } from "../protocol/mod.ts";
 import type { AccessResult } from "./access.ts";
 import {
   BatchWriter,
@@ -65,11 +65,27 @@ export interface FileOptions extends OpenRules {
   log?: (message: string, warning?: boolean) => void;
   /** Told when the file was reopened at its path by the write loop itself. */
   onReopened?: (file: SharedFile, why: string) => void;
+  /** Where the buffers of queued bytes come from (the server's pool). */
+  pool?: BufferSource;
 }
 
+/** Queued units, copied one after another into one buffer: one file write. */
+interface Pending {
+  buffer: Uint8Array;
+  fill: number;
+  entries: Entry[];
+}
+
+/** A record at least this large in a buffer of its own is written from it. */
+const ADOPT_BYTES = 64 * 1024;
+
+/** The smallest buffer of queued bytes; the next one is as large as the last batch. */
+const FIRST_PENDING = 64 * 1024;
+
 /**
- * A file open for appending. Units queue while a write is in flight and go out
- * together in the next one, so each write is large and each unit contiguous. A unit is
+ * A file open for appending. Units are copied into a buffer while a write is in
+ * flight and go out together in the next one, so each write is large and each unit
+ * contiguous; the caller may reuse a unit's bytes once `enqueue()` returns. A unit is
  * in the file whole or not at all, and its owner is told which.
  *
  * @example
@@ -99,7 +115,9 @@ export class SharedFile {
   #file: Deno.FsFile;
   #ino: number | null;
   #options: FileOptions;
-  #queue: Entry[] = [];
+  #pending: Pending[] = [];
+  #pendingSize = FIRST_PENDING;
+  #pool: BufferSource;
   #backlog = 0;
   #writer: BatchWriter;
   #writing: Promise<void> | null = null;
@@ -126,6 +144,7 @@ export class SharedFile {
     this.#file = file;
     this.#ino = ino;
     this.#options = options;
+    this.#pool = options.pool ?? FRESH;
     this.#writer = new BatchWriter(path, (m, warning) => this.#options.log?.(m, warning));
   }
 
@@ -145,11 +164,6 @@ export class SharedFile {
   ): Promise<SharedFile> {
     const file = await openAppend(path, options);
     return new SharedFile(path, file, (await file.stat()).ino, options, counters);
-  }
-
-  /** Lets go of buffers kept for the next burst, while nothing is being written. */
-  shrink(): void {
-    if (this.#writing === null) this.#writer.shrink();
   }
 
   /** Whether anything was written since the last sync began. */
@@ -221,15 +235,59 @@ export class SharedFile {
   }
 
   /**
-   * Queues a unit for appending.
+   * Queues a copy of a unit for appending.
    *
    * @param owner Who sent it.
-   * @param unit Bytes that must land contiguously.
+   * @param unit Bytes that must land contiguously; they may be reused on return,
+   * except its `buffer`, which the file keeps or gives back to the pool.
    */
   enqueue(owner: Owner, unit: Unit): void {
-    this.#queue.push({ owner, unit });
+    if (
+      unit.buffer !== undefined && unit.bytes >= ADOPT_BYTES && unit.parts.length === 1 &&
+      unit.parts[0]!.byteOffset === unit.buffer.byteOffset
+    ) {
+      // A large record that spanned reads is already in a buffer of its own: it
+      // becomes the next write as it is, without a copy.
+      this.#pending.push({
+        buffer: unit.buffer,
+        fill: unit.bytes,
+        entries: [{ owner, bytes: unit.bytes }],
+      });
+    } else {
+      const pending = this.#room(unit.bytes);
+      for (const part of unit.parts) {
+        pending.buffer.set(part, pending.fill);
+        pending.fill += part.length;
+      }
+      pending.entries.push({ owner, bytes: unit.bytes });
+      if (unit.buffer !== undefined) this.#pool.put(unit.buffer);
+    }
     this.#backlog += unit.bytes;
     this.#writing ??= this.#drain();
+  }
+
+  /** The buffer the next unit of `bytes` goes into; one write holds 4 MiB at most. */
+  #room(bytes: number): Pending {
+    const tail = this.#pending[this.#pending.length - 1];
+    if (tail !== undefined) {
+      const needed = tail.fill + bytes;
+      if (needed <= tail.buffer.length) return tail;
+      if (needed <= MAX_WRITE_BYTES) {
+        // The file lags: a larger buffer for this write and the next ones.
+        const buffer = this.#pool.get(needed);
+        buffer.set(tail.buffer.subarray(0, tail.fill));
+        this.#pool.put(tail.buffer);
+        tail.buffer = buffer;
+        return tail;
+      }
+    }
+    const pending: Pending = {
+      buffer: this.#pool.get(Math.max(bytes, this.#pendingSize)),
+      fill: 0,
+      entries: [],
+    };
+    this.#pending.push(pending);
+    return pending;
   }
 
   /** Bytes queued or being written. */
@@ -259,7 +317,7 @@ export class SharedFile {
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0 || this.#reopen !== null) {
+    while (this.#pending.length > 0 || this.#reopen !== null) {
       if (this.#reopen !== null) {
         const reopen = this.#reopen;
         this.#reopen = null;
@@ -277,21 +335,19 @@ export class SharedFile {
         }
         continue;
       }
-      let count = 0;
-      let bytes = 0;
-      while (
-        count < this.#queue.length &&
-        (count === 0 || bytes + this.#queue[count]!.unit.bytes <= MAX_WRITE_BYTES)
-      ) {
-        bytes += this.#queue[count]!.unit.bytes;
-        count++;
-      }
-      const batch = this.#queue.splice(0, count).filter((e) => !e.owner.failed);
+      const pending = this.#pending.shift()!;
+      const bytes = pending.fill;
+      // The next buffer starts at the size this batch needed, not small again.
+      let size = FIRST_PENDING;
+      while (size < bytes && size < MAX_WRITE_BYTES) size *= 2;
+      this.#pendingSize = size;
+      const batch = withoutFailed(pending);
       if (this.gone) {
         for (const { owner } of batch) owner.onWriteError(goneError(this.path));
       } else if (batch.length > 0) {
-        await this.#writeBatch(batch);
+        await this.#writeBatch(batch, pending.buffer.subarray(0, pending.fill));
       }
+      this.#pool.put(pending.buffer);
       this.#backlog -= bytes;
       if (this.#backlog < HIGH_WATER_BYTES / 2 && this.#belowHighWater.length > 0) {
         for (const resolve of this.#belowHighWater.splice(0)) resolve();
@@ -305,8 +361,7 @@ export class SharedFile {
    * left is written again at the path, reopened; only what is in a reachable file is
    * reported written.
    */
-  async #writeBatch(batch: Entry[]): Promise<void> {
-    const data = this.#writer.join(batch);
+  async #writeBatch(batch: Entry[], data: Uint8Array): Promise<void> {
     for (let attempt = 0;; attempt++) {
       const written = await this.#writer.write(this.#file, data);
       if (!written.ok) {
@@ -385,6 +440,28 @@ export class SharedFile {
     );
     for (const owner of this.owners) owner.onWriteError(goneError(this.path));
   }
+}
+
+/**
+ * The entries of a buffer whose owners have not failed, their bytes moved together:
+ * a client whose earlier write failed gets nothing more written.
+ */
+function withoutFailed(pending: Pending): Entry[] {
+  const entries = pending.entries;
+  if (!entries.some((entry) => entry.owner.failed)) return entries;
+  const kept: Entry[] = [];
+  let from = 0;
+  let to = 0;
+  for (const entry of entries) {
+    if (!entry.owner.failed) {
+      pending.buffer.copyWithin(to, from, from + entry.bytes);
+      to += entry.bytes;
+      kept.push(entry);
+    }
+    from += entry.bytes;
+  }
+  pending.fill = to;
+  return kept;
 }
 
 function goneError(path: string): FileRefusal {

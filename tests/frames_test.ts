@@ -223,3 +223,69 @@ Deno.test("LineReader lets a line longer than MAX_RECORD_BYTES through rather th
   assert.equal(reader.heldBytes, 0);
   assert.equal(reader.end(), null);
 });
+
+/**
+ * Feeds `pieces` to `reader` as the server does: each through one reused read buffer,
+ * which is overwritten with garbage once the units of a read are used.
+ */
+function throughOneBuffer(
+  reader: { push(chunk: Uint8Array): { parts: Uint8Array[]; bytes: number }[] },
+  pieces: Uint8Array[],
+): Uint8Array[] {
+  const buffer = new Uint8Array(Math.max(1, ...pieces.map((p) => p.length)));
+  const out: Uint8Array[] = [];
+  for (const piece of pieces) {
+    buffer.set(piece);
+    for (const unit of reader.push(buffer.subarray(0, piece.length))) {
+      out.push(join(unit.parts).slice());
+    }
+    buffer.fill(0x58); // "X": the next read reuses the buffer
+  }
+  return out;
+}
+
+Deno.test("FrameReader and LineReader keep no view of a read: the server reuses its read buffer, and records that span reads stay right", () => {
+  fc.assert(
+    fc.property(
+      records,
+      fc.array(fc.nat({ max: 3 }), { maxLength: 8 }),
+      fc.array(fc.nat(), { maxLength: 30 }),
+      (recs, sizes, points) => {
+        const { payloads, bytes } = toFrames(recs, sizes);
+        const frames = throughOneBuffer(new FrameReader(), cut(bytes, points));
+        assert.deepEqual(
+          frames.map((f) => decoder.decode(f)),
+          payloads.filter((p) => p !== ""),
+        );
+        const text = encoder.encode(recs.join(""));
+        const lines = new LineReader();
+        const got = throughOneBuffer(lines, cut(text, points));
+        assert.equal(lines.end(), null);
+        assert.equal(decoder.decode(join(got)), recs.join(""));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("FrameReader gives a frame that spanned reads in a buffer of its own from its source; a frame within one read needs none", () => {
+  const given: Uint8Array[] = [];
+  const reader = new FrameReader({
+    get(size) {
+      const buffer = new Uint8Array(size);
+      given.push(buffer);
+      return buffer;
+    },
+    put() {},
+  });
+  const bytes = frame("x".repeat(1000));
+  assert.equal(reader.push(bytes.subarray(0, 500)).length, 0);
+  const [unit] = reader.push(bytes.subarray(500));
+  assert.equal(unit?.bytes, 1000);
+  assert.equal(given.length, 1, "one buffer, sized for the whole frame");
+  assert.equal(unit?.buffer, given[0], "the unit carries it: the taker gives it back");
+  assert.equal(decoder.decode(unit!.parts[0]), "x".repeat(1000));
+  const [whole] = reader.push(frame("whole in one read"));
+  assert.equal(whole?.buffer, undefined);
+  assert.equal(given.length, 1, "a frame within one read needs no buffer");
+});

@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { ProxyFile } from "../mod.ts";
+import { SharedFile } from "../server/shared_file.ts";
 import { logMessages, startServer } from "./_server.ts";
 import { checkRecords, record } from "./_records.ts";
 
@@ -65,4 +66,66 @@ Deno.test("server keeps every multi-line record whole when 8 ProxyFiles write on
   }));
   const counts = checkRecords(await Deno.readTextFile(path), 8);
   assert.deepEqual(counts, new Array(8).fill(records));
+});
+
+Deno.test("SharedFile.enqueue() copies the unit: its bytes may be reused at once, as the server reuses its read buffer", async () => {
+  const path = await Deno.makeTempFile();
+  try {
+    const file = await SharedFile.open(path);
+    const owner = { failed: false, onWritten() {}, onWriteError() {} };
+    const buffer = new TextEncoder().encode("first\n");
+    for (let i = 0; i < 1000; i++) {
+      buffer.set(new TextEncoder().encode(`${String(i).padStart(5, "0")}\n`));
+      file.enqueue(owner, { parts: [buffer], bytes: buffer.length });
+    }
+    buffer.fill(0x58);
+    await file.close();
+    const lines = (await Deno.readTextFile(path)).trimEnd().split("\n");
+    assert.deepEqual(
+      lines,
+      Array.from({ length: 1000 }, (_, i) => String(i).padStart(5, "0")),
+    );
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("SharedFile writes nothing more of a client whose write failed, and everything of the others, from one buffer", async () => {
+  const path = await Deno.makeTempFile();
+  try {
+    const file = await SharedFile.open(path);
+    const good = {
+      failed: false,
+      written: 0,
+      onWritten(n: number) {
+        this.written += n;
+      },
+      onWriteError() {},
+    };
+    const bad = {
+      failed: false,
+      written: 0,
+      onWritten(n: number) {
+        this.written += n;
+      },
+      onWriteError() {},
+    };
+    const unit = (text: string) => {
+      const bytes = new TextEncoder().encode(text);
+      return { parts: [bytes], bytes: bytes.length };
+    };
+    // The first unit starts a write; the rest queue in one buffer behind it.
+    file.enqueue(good, unit("g0\n"));
+    for (let i = 1; i <= 3; i++) {
+      file.enqueue(bad, unit(`b${i}\n`));
+      file.enqueue(good, unit(`g${i}\n`));
+    }
+    bad.failed = true; // as when an earlier write of this client failed
+    await file.close();
+    assert.equal(await Deno.readTextFile(path), "g0\ng1\ng2\ng3\n");
+    assert.equal(good.written, 12);
+    assert.equal(bad.written, 0);
+  } finally {
+    await Deno.remove(path);
+  }
 });
