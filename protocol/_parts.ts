@@ -29,6 +29,8 @@ export class Parts {
   #source: BufferSource;
   #buffer: Uint8Array | null = null;
   #fill = 0;
+  /** The size last asked of the source (it may give more). */
+  #asked = 0;
 
   /**
    * A collector taking its buffers from `source`.
@@ -44,8 +46,26 @@ export class Parts {
     return this.#fill;
   }
 
+  /** Bytes set aside for the record: what is held and the room asked for the rest. */
+  get reserved(): number {
+    return Math.max(this.#fill, this.#asked);
+  }
+
   /**
-   * Adds a copy of a piece.
+   * The room after what is held, up to `max` bytes, for a read straight into it; a
+   * piece then added from there is not copied again. Empty when there is no buffer.
+   *
+   * @param max Bytes wanted at most.
+   * @returns A view of the free part of the buffer.
+   */
+  room(max: number): Uint8Array {
+    const buffer = this.#buffer;
+    if (buffer === null) return new Uint8Array(0);
+    return buffer.subarray(this.#fill, Math.min(buffer.length, this.#fill + max));
+  }
+
+  /**
+   * Adds a copy of a piece (none when it was read into {@linkcode Parts.room}).
    *
    * @param piece The bytes.
    * @param expected Bytes still to come for this record, this piece included, when
@@ -55,13 +75,20 @@ export class Parts {
     if (piece.length === 0) return;
     const needed = this.#fill + piece.length;
     const buffer = this.#buffer;
+    if (
+      buffer !== null && piece.buffer === buffer.buffer &&
+      piece.byteOffset === buffer.byteOffset + this.#fill
+    ) {
+      this.#fill = needed; // read in place
+      return;
+    }
     if (buffer === null || buffer.length < needed) {
-      const size = Math.max(
+      this.#asked = Math.max(
         needed,
         this.#fill + expected,
         (buffer?.length ?? FIRST / 2) * 2,
       );
-      const next = this.#source.get(size);
+      const next = this.#source.get(this.#asked);
       if (buffer !== null) {
         next.set(buffer.subarray(0, this.#fill));
         this.#source.put(buffer);
@@ -83,6 +110,7 @@ export class Parts {
     const bytes = this.#fill;
     this.#buffer = null;
     this.#fill = 0;
+    this.#asked = 0;
     if (buffer === null) return { parts: [], bytes: 0 };
     return { parts: [buffer.subarray(0, bytes)], bytes, buffer };
   }

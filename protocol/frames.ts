@@ -11,6 +11,9 @@ import { type BufferSource, Parts } from "./_parts.ts";
 import type { ProtocolVersion } from "./opening.ts";
 import { features } from "./versions.ts";
 
+/** A frame with at least this much still to come is read straight into its buffer. */
+const DIRECT_READ_BYTES = 64 * 1024;
+
 /**
  * Writes a frame header into the first {@linkcode FRAME_HEADER_BYTES} bytes of
  * `frame`, whose payload follows it.
@@ -99,6 +102,18 @@ export interface RecordReader {
   end(): Unit | null;
   /** Bytes of an unfinished record held (frames: header included). */
   readonly heldBytes: number;
+  /**
+   * Memory set aside for the unfinished record: what is held and the room taken for
+   * the rest of it (a frame's buffer is sized from its header). The server counts this
+   * against its budget, so that a header alone cannot make it allocate unaccounted.
+   */
+  readonly reservedBytes: number;
+  /**
+   * Where the next read may go directly: the rest of a large frame already begun, in
+   * the buffer that collects it, so that its bytes are not copied again. `null`: read
+   * into the connection's buffer.
+   */
+  readTarget(): Uint8Array | null;
   /** Why the stream cannot go on (a frame over the maximum), or `null`. */
   readonly error: string | null;
 }
@@ -241,6 +256,19 @@ export class FrameReader implements RecordReader {
   get heldBytes(): number {
     return this.#parts.bytes + (this.#need >= 0 ? FRAME_HEADER_BYTES : this.#headerFill);
   }
+
+  /** {@inheritDoc RecordReader.reservedBytes} */
+  get reservedBytes(): number {
+    return this.#parts.reserved +
+      (this.#need >= 0 ? FRAME_HEADER_BYTES : this.#headerFill);
+  }
+
+  /** {@inheritDoc RecordReader.readTarget} */
+  readTarget(): Uint8Array | null {
+    if (this.#need < DIRECT_READ_BYTES || this.#parts.bytes === 0) return null;
+    const room = this.#parts.room(this.#need);
+    return room.length >= DIRECT_READ_BYTES ? room : null;
+  }
 }
 
 const NEWLINE = 10;
@@ -319,5 +347,15 @@ export class LineReader implements RecordReader {
   /** Bytes held after the last newline. */
   get heldBytes(): number {
     return this.#parts.bytes;
+  }
+
+  /** {@inheritDoc RecordReader.reservedBytes} */
+  get reservedBytes(): number {
+    return this.#parts.reserved;
+  }
+
+  /** Always `null`: lines are read into the connection's buffer. */
+  readTarget(): null {
+    return null;
   }
 }

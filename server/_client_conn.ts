@@ -122,6 +122,24 @@ export class ClientConn {
   }
 
   /**
+   * Reads once into `target`, a buffer of the caller's (the rest of a large record).
+   *
+   * @param target Where the bytes go.
+   * @returns A view of the bytes read, or `null` at the end, on a reset, or once closed.
+   */
+  async readInto(target: Uint8Array): Promise<Uint8Array | null> {
+    if (this.#closed) return null;
+    let n: number | null;
+    try {
+      n = await this.#conn.read(target);
+    } catch (error) {
+      if (this.#closed || error instanceof Deno.errors.ConnectionReset) return null;
+      throw error;
+    }
+    return n === null ? null : target.subarray(0, n);
+  }
+
+  /**
    * Queues a message (the NUL is added) behind those already queued.
    *
    * @param text The message, e.g. `OK` or `ValueError: …`.

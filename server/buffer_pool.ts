@@ -12,7 +12,7 @@ import type { BufferSource } from "../protocol/mod.ts";
 const MIN_BUFFER = 4 * 1024;
 
 /** Free bytes kept for reuse at most, by default. */
-export const DEFAULT_POOL_BYTES: number = 32 * 1024 * 1024;
+export const DEFAULT_POOL_BYTES: number = 64 * 1024 * 1024;
 
 /**
  * Free buffers by size (powers of two), up to `maxBytes` kept in all; a buffer given

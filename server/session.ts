@@ -313,7 +313,7 @@ export class Session implements Owner {
           refusal = formatError("ValueError", reader.error);
           break;
         }
-        if (!this.#unfinished.set(reader.heldBytes)) {
+        if (!this.#unfinished.set(reader.reservedBytes)) {
           refusal = formatError(
             "MemoryError",
             `Unfinished record refused: the server's memory budget for unfinished ` +
@@ -324,8 +324,12 @@ export class Session implements Owner {
         if (file.backlog >= HIGH_WATER_BYTES) await file.belowHighWater();
         if (budget?.full) await budget.room();
       }
-      chunk = await this.#conn.read(size);
-      if (chunk !== null) size = nextReadSize(size, chunk.length, budget);
+      const target = reader.readTarget();
+      if (target !== null) chunk = await this.#conn.readInto(target);
+      else {
+        chunk = await this.#conn.read(size);
+        if (chunk !== null) size = nextReadSize(size, chunk.length, budget);
+      }
     }
     if (this.failed) return;
     if (refusal !== null) {

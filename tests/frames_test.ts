@@ -289,3 +289,40 @@ Deno.test("FrameReader gives a frame that spanned reads in a buffer of its own f
   assert.equal(whole?.buffer, undefined);
   assert.equal(given.length, 1, "a frame within one read needs no buffer");
 });
+
+Deno.test("FrameReader: the rest of a large frame is read straight into its buffer, and counted as reserved from its header on", () => {
+  const reader = new FrameReader();
+  const payload = new Uint8Array(300_000).map((_, i) => i % 251);
+  const bytes = new Uint8Array(4 + payload.length);
+  bytes.set(frame("").subarray(0, 4));
+  new DataView(bytes.buffer).setUint32(0, payload.length);
+  bytes.set(payload, 4);
+  assert.equal(reader.readTarget(), null, "nothing begun");
+  assert.deepEqual(reader.push(bytes.subarray(0, 1000)), []);
+  assert.equal(reader.heldBytes, 1000);
+  assert.equal(reader.reservedBytes, 4 + payload.length, "the whole frame is set aside");
+  let offset = 1000;
+  let unit;
+  while (offset < bytes.length) {
+    const target = reader.readTarget();
+    const left = bytes.length - offset;
+    const n = Math.min(70_000, left);
+    let chunk: Uint8Array = bytes.subarray(offset, offset + n);
+    if (left >= 64 * 1024) {
+      assert.ok(target !== null && target.length === left, "the rest of the frame");
+      target.set(chunk); // as a socket read into it would
+      chunk = target.subarray(0, n);
+    } else assert.equal(target, null, "under 64 KiB left: the connection's buffer");
+    const units = reader.push(chunk);
+    offset += n;
+    if (units.length > 0) unit = units[0];
+    else assert.equal(reader.heldBytes, offset);
+  }
+  assert.deepEqual(join(unit!.parts), payload);
+  assert.equal(reader.readTarget(), null);
+  assert.equal(reader.reservedBytes, 0);
+  // Not for a small frame: its rest goes through the connection's buffer.
+  const small = frame("x".repeat(1000));
+  reader.push(small.subarray(0, 10));
+  assert.equal(reader.readTarget(), null);
+});

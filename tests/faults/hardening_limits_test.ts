@@ -308,3 +308,30 @@ Deno.test("hardening: a record trickled one byte per write costs the server abou
     conn.close();
   }
 });
+
+Deno.test("hardening: a frame's header alone counts its announced size against --max-buffered-bytes: clients cannot make the server allocate for bytes they never send", async () => {
+  await using server = await startServer({ args: ["--max-buffered-bytes", "8M"] });
+  const conns: Deno.UnixConn[] = [];
+  try {
+    // Each announces 3 MiB and sends one byte of it; the server sizes a frame's buffer
+    // from its header, so two of them would set aside 6 MiB of the 4 MiB for
+    // unfinished records.
+    for (const k of [0, 1]) {
+      const conn = await openRaw(server.socketPath, `${server.dir}/claim${k}.log`, true);
+      conns.push(conn);
+      const start = new Uint8Array(5).fill(0x61);
+      start.set(header(3 * MiB));
+      await writeAll(conn, start);
+      await sleep(200);
+    }
+    refusedWith(
+      await readUntilClosed(conns[1]!, 3000),
+      "MemoryError: Unfinished record refused: the server's memory budget for unfinished records is full (--max-buffered-bytes ",
+    );
+    // The first may finish its record.
+    await writeAll(conns[0]!, new Uint8Array(3 * MiB - 1).fill(0x61));
+    assert.ok((await readUntilMessage(conns[0]!, `ACK ${3 * MiB}`)).length >= 1);
+  } finally {
+    for (const conn of conns) conn.close();
+  }
+});
