@@ -147,11 +147,15 @@ export async function waitForSocket(path: string, server: Child): Promise<void> 
   }
 }
 
-/** Starts server.ts on `socketPath` (with `profile` flags for deno) and waits for it. */
+/**
+ * Starts server.ts on `socketPath` (with `profile` flags for deno, `env`, and `args`
+ * for the server) and waits for it.
+ */
 export async function startServer(
   socketPath: string,
   profile: string[] = [],
   env: Record<string, string> = {},
+  args: string[] = [],
 ): Promise<Child> {
   const server = spawn("server", [
     "run",
@@ -165,6 +169,7 @@ export async function startServer(
     socketPath,
     // Writers warm up through the server on /dev/null, a character device.
     "--allow-devices",
+    ...args,
   ], { quiet: true, env });
   await waitForSocket(socketPath, server);
   return server;

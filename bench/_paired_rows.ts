@@ -1,10 +1,13 @@
 // The paired rows of bench/e2e.ts, each a reference and offlog in turn (bench/_pairs.ts):
-// the "built lines" ceiling, pipe.ts against `cat`, the Python offlog 0.x clients.
+// the "built lines" ceiling, the server with stats reporting and as deployed against
+// the plain server, pipe.ts against `cat`, the Python offlog 0.x clients.
 
 import { type PairRow, runPair } from "./_pairs.ts";
 import { pipeSkipReason, runCat, runPipe, writeInput } from "./_pipe_row.ts";
 import { PY_GIT_ENV, pythonPairs, pythonSkipReason } from "./_py.ts";
 import { runBare, runProxy, startRelay } from "./_runs.ts";
+import { startServer } from "./_children.ts";
+import { DEPLOYED } from "./_memory.ts";
 
 /** Runs the paired rows that `wanted` accepts, against the server at `socketPath`. */
 export async function pairedRows(
@@ -68,9 +71,67 @@ export async function pairedRows(
       await relay.finish("SIGTERM");
     }
   }
-  // Rows that other issues add go here, as pairs against their reference in the
-  // same run: durable flush (flush({ durable: true }) against flush()), the stats
-  // counters' cost (the one-writer row with them on and off).
+  // The same writers through a second server run another way, against the plain one:
+  // its stats reported every second, and as deployed (the memory row's settings).
+  const variants = [
+    {
+      name: "server: 1 writer, built lines, stats reported every second",
+      reference: "plain server",
+      clients: 1,
+      args: (d: string) => [
+        "--stats-interval",
+        "1",
+        "--metrics-file",
+        `${d}/metrics.prom`,
+        "--metrics-interval",
+        "1",
+      ],
+      flags: [] as string[],
+      env: {} as Record<string, string>,
+    },
+    ...[1, 16].map((clients) => ({
+      name: `server: ${
+        clients === 1 ? "1 writer" : "16 writer processes, one file"
+      }, built lines, as deployed`,
+      reference: "server with defaults",
+      clients,
+      args: () => [] as string[],
+      flags: DEPLOYED.flags,
+      env: DEPLOYED.env as Record<string, string>,
+    })),
+  ].filter((v) => wanted(v.name));
+  for (const variant of variants) {
+    const variantSocket = `${dir}/variant.sock`;
+    const server = await startServer(
+      variantSocket,
+      variant.flags,
+      variant.env,
+      variant.args(dir),
+    );
+    try {
+      const run = (socket: string, pid: number) => () =>
+        runProxy(dir, socket, {
+          mode: "built",
+          clients: variant.clients,
+          lines,
+          separate: false,
+          serverPid: pid,
+        });
+      pairs.push(
+        await runPair(
+          { name: variant.name, lines, reference: variant.reference },
+          repeat,
+          {
+            reference: run(socketPath, options.serverPid),
+            offlog: run(variantSocket, server.process.pid),
+          },
+          log,
+        ),
+      );
+    } finally {
+      await server.finish("SIGTERM");
+    }
+  }
   const pipeName = "pipe.ts: lines on stdin, one record each";
   if (wanted(pipeName)) {
     const skip = await pipeSkipReason();
