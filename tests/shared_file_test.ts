@@ -94,22 +94,16 @@ Deno.test("SharedFile writes nothing more of a client whose write failed, and ev
   const path = await Deno.makeTempFile();
   try {
     const file = await SharedFile.open(path);
-    const good = {
+    const owner = () => ({
       failed: false,
       written: 0,
       onWritten(n: number) {
         this.written += n;
       },
       onWriteError() {},
-    };
-    const bad = {
-      failed: false,
-      written: 0,
-      onWritten(n: number) {
-        this.written += n;
-      },
-      onWriteError() {},
-    };
+    });
+    const good = owner();
+    const bad = owner();
     const unit = (text: string) => {
       const bytes = new TextEncoder().encode(text);
       return { parts: [bytes], bytes: bytes.length };
