@@ -114,7 +114,7 @@ export class LocalFile implements AsyncDisposable {
   /**
    * Queues `data` for appending and returns at once.
    *
-   * @param data A string (written as UTF-8) or bytes (copied: the array may be reused).
+   * @param data A string (written as UTF-8) or bytes; do not change bytes afterwards.
    * @throws The error of an earlier append that failed.
    * @throws {Deno.errors.BadResource} The file was closed.
    *

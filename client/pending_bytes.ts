@@ -26,6 +26,8 @@ export interface Batch {
   records: number;
 }
 
+import { RefBlock } from "./_ref_block.ts";
+
 const encoder = new TextEncoder();
 
 /** Bytes kept free at the start of every chunk for a batch's header. */
@@ -38,6 +40,12 @@ const GROUP_UNITS = 16 * 1024;
 const FIRST_CHUNK = 64 * 1024;
 /** Emptied chunks kept for reuse. */
 const MAX_SPARE = 2;
+/**
+ * Past this many bytes queued, records are kept as written (by reference) instead of
+ * encoded: a queue that deep grows faster than it drains, and encoding it would cost
+ * fresh memory for every byte.
+ */
+export const ENCODE_LIMIT = 4 * 1024 * 1024;
 
 /** A run of encoded records. */
 interface Chunk {
@@ -55,11 +63,13 @@ interface Chunk {
 /**
  * A FIFO of pending records. `push()` of a string keeps it with the last few, which
  * are then joined and encoded together (so an application's fresh strings die young
- * instead of being kept until the pump runs); a `Uint8Array` is copied in at once, so
- * the caller may reuse it. `take()` returns whole records from the head as one view.
+ * instead of being kept until the pump runs); a `Uint8Array` is copied in. Past
+ * {@linkcode ENCODE_LIMIT} bytes queued, records are kept as written (a `Uint8Array` by
+ * reference: do not change it) and encoded when taken. `take()` returns whole records
+ * from the head as one view.
  *
- * Sizes are UTF-8 bytes; strings of the group not yet encoded (at most 128) count by
- * their UTF-16 length until they are, which is their size in bytes for ASCII text.
+ * Sizes are UTF-8 bytes; strings not yet encoded (the group, at most 128, and those
+ * kept past the limit) count by their UTF-16 length, their size in bytes for ASCII.
  *
  * @example
  * ```ts
@@ -73,7 +83,10 @@ interface Chunk {
  * ```
  */
 export class PendingBytes {
-  #chunks: Chunk[] = [];
+  /** Runs of encoded records (chunks) and, past the encoding limit, of kept ones. */
+  #chunks: (Chunk | RefBlock)[] = [];
+  /** Where a batch of kept records is encoded. */
+  #scratch: Uint8Array = new Uint8Array(0);
   #spare: Uint8Array[] = [];
   /** Chunks used up while a batch may still refer to them: spare at the next take(). */
   #retired: Uint8Array[] = [];
@@ -103,6 +116,7 @@ export class PendingBytes {
    */
   push(data: string | Uint8Array): void {
     this.#records++;
+    if (this.#size >= ENCODE_LIMIT) return this.#keep(data);
     if (typeof data === "string") {
       this.#group.push(data);
       this.#groupUnits += data.length;
@@ -151,6 +165,14 @@ export class PendingBytes {
     this.#lend(null);
     if (this.#group.length > 0) this.#encodeGroup();
     const chunk = this.#chunks[0];
+    if (chunk instanceof RefBlock) {
+      const taken = chunk.take(target, headerBytes, this.#scratch);
+      this.#scratch = taken.buffer;
+      this.#records -= taken.records;
+      this.#size -= taken.units;
+      if (chunk.records === 0) this.#chunks.shift();
+      return { bytes: taken.buffer.subarray(0, taken.end), records: taken.records };
+    }
     if (chunk === undefined || chunk.first === chunk.ends.length) {
       return { bytes: new Uint8Array(headerBytes), records: 0 };
     }
@@ -185,6 +207,13 @@ export class PendingBytes {
     if (this.#records === 0) return 0;
     if (this.#group.length > 0) this.#encodeGroup();
     const chunk = this.#chunks[0]!;
+    if (chunk instanceof RefBlock) {
+      const size = chunk.shift();
+      this.#records--;
+      this.#size -= size;
+      if (chunk.records === 0) this.#chunks.shift();
+      return size;
+    }
     const end = chunk.ends[chunk.first++]!;
     const size = end - chunk.start;
     chunk.start = end;
@@ -201,13 +230,27 @@ export class PendingBytes {
    */
   clear(): { records: number; size: number } {
     const dropped = { records: this.#records, size: this.#size };
-    for (const chunk of this.#chunks) this.#retired.push(chunk.buf);
+    for (const chunk of this.#chunks) {
+      if (!(chunk instanceof RefBlock)) this.#retired.push(chunk.buf);
+    }
     this.#chunks = [];
     this.#group = [];
     this.#groupUnits = 0;
     this.#records = 0;
     this.#size = 0;
     return dropped;
+  }
+
+  /** Keeps a record as it is, behind everything queued. */
+  #keep(data: string | Uint8Array): void {
+    if (this.#group.length > 0) this.#encodeGroup();
+    let tail = this.#chunks[this.#chunks.length - 1];
+    if (!(tail instanceof RefBlock) || tail.full) {
+      tail = new RefBlock();
+      this.#chunks.push(tail);
+    }
+    tail.items.push(data);
+    this.#size += data.length;
   }
 
   /** Encodes the strings of the group, joined, and records where each ends. */
@@ -239,7 +282,8 @@ export class PendingBytes {
 
   /** The tail chunk, with room for `bytes` more. */
   #room(bytes: number): Chunk {
-    const tail = this.#chunks[this.#chunks.length - 1];
+    const last = this.#chunks[this.#chunks.length - 1];
+    const tail = last instanceof RefBlock ? undefined : last;
     if (tail !== undefined) {
       if (tail.buf.length - tail.fill >= bytes) return tail;
       const empty = tail.first === tail.ends.length;
@@ -290,7 +334,9 @@ export class PendingBytes {
     }
     this.#retired = [];
     const only = this.#chunks.length === 1 ? this.#chunks[0]! : null;
-    if (only !== null && only.first === only.ends.length) reset(only);
+    if (only !== null && !(only instanceof RefBlock) && only.first === only.ends.length) {
+      reset(only);
+    }
   }
 }
 

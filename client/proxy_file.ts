@@ -34,9 +34,10 @@ const BATCH_UNITS = 1024 * 1024;
  * clients write to it. Errors from the server are thrown by the next `write()`,
  * `flush()` or `close()`.
  *
- * A `Uint8Array` passed to `write()` is copied into the queue: it may be reused at
- * once. Strings are encoded into the queue a group at a time, soon after they are
- * written, so the queue holds bytes rather than the program's strings.
+ * Strings are encoded into the queue a group at a time, soon after they are written,
+ * and byte arrays copied in, so the queue holds bytes rather than the program's
+ * objects; past 4 MiB queued, records are kept as written until sent. So do not change
+ * a `Uint8Array` after passing it to `write()`.
  *
  * @example
  * ```ts

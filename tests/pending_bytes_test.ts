@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { PendingBytes } from "../client/pending_bytes.ts";
+import { ENCODE_LIMIT, PendingBytes } from "../client/pending_bytes.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -286,7 +286,7 @@ Deno.test("PendingBytes: a sender that writes its header into a batch never dama
   );
 });
 
-Deno.test("PendingBytes copies a byte array when it is pushed: the caller may reuse it", () => {
+Deno.test("PendingBytes copies a byte array pushed below ENCODE_LIMIT", () => {
   const queue = new PendingBytes();
   const buffer = encoder.encode("first\n");
   queue.push(buffer);
@@ -317,4 +317,56 @@ Deno.test("PendingBytes never reuses the chunk of a batch before the next take()
   const next = queue.take(1 << 20, 4).bytes.subarray(4);
   assert.equal(next.length, 10_000);
   assert.ok(next.every((byte) => byte === 2));
+});
+
+Deno.test("PendingBytes past ENCODE_LIMIT keeps records as written; every batch is still the next records, encoded the same, as the queue goes deep and back", () => {
+  const queue = new PendingBytes(256 * 1024);
+  let n = 0;
+  const next = (): string | Uint8Array => {
+    const k = n++;
+    if (k % 7 === 0) return encoder.encode(`bytes ${k}\n`);
+    if (k % 11 === 0) return `é€😀 ${k}\n`;
+    if (k % 13 === 0) return `half a pair ${k} \uD83D`; // the next starts with the other
+    if (k % 13 === 1) return `\uDE00 the other half ${k}\n`;
+    return `line ${k} ${"x".repeat(80)}\n`;
+  };
+  const fifo: (string | Uint8Array)[] = [];
+  const push = (count: number) => {
+    for (let i = 0; i < count; i++) {
+      const item = next();
+      fifo.push(item);
+      queue.push(item);
+    }
+  };
+  push(90_000); // about 9 MB: past the limit
+  assert.ok(queue.size > ENCODE_LIMIT, `${queue.size} bytes queued`);
+  let deepAgain = false;
+  for (let round = 0; queue.records > 0; round++) {
+    const { bytes, records } = queue.take(100_000 + (round % 3) * 50_000, 4);
+    assert.ok(records >= 1);
+    const taken = fifo.splice(0, records);
+    assert.deepEqual(
+      bytes.subarray(4),
+      new Uint8Array(taken.flatMap((item) => [...encoded(item)])),
+      `round ${round}`,
+    );
+    if (round % 5 === 0 && round < 100) {
+      // drop-oldest, from whichever part holds the head
+      const head = fifo.shift();
+      const dropped = queue.shift();
+      // Its bytes once encoded; its UTF-16 length while kept as written.
+      assert.ok(
+        head === undefined
+          ? dropped === 0
+          : dropped === encoded(head).length || dropped === head.length,
+      );
+    }
+    if (round === 30) {
+      push(80_000);
+      deepAgain = queue.size > ENCODE_LIMIT;
+    }
+    assert.equal(queue.records, fifo.length);
+  }
+  assert.ok(deepAgain, "deep again after a second burst");
+  assert.equal(queue.size, 0);
 });
