@@ -41,11 +41,18 @@ const FIRST_CHUNK = 64 * 1024;
 /** Emptied chunks kept for reuse. */
 const MAX_SPARE = 2;
 /**
- * Past this many bytes queued, records are kept as written (by reference) instead of
+ * Past this many bytes queued, strings are kept as written (by reference) instead of
  * encoded: a queue that deep grows faster than it drains, and encoding it would cost
- * fresh memory for every byte.
+ * fresh memory for every byte. Below it, encoding wins: the program's fresh strings
+ * die young instead of being promoted and joined later.
  */
-export const ENCODE_LIMIT = 4 * 1024 * 1024;
+export const ENCODE_LIMIT = 32 * 1024 * 1024;
+/**
+ * Past this many bytes queued, byte arrays are kept by reference instead of copied
+ * (a copy of an array the program made anyway is only more fresh memory); and once
+ * records are being kept, they go on being kept until the queue is below half of it.
+ */
+export const COPY_LIMIT = 4 * 1024 * 1024;
 
 /** A run of encoded records. */
 interface Chunk {
@@ -64,8 +71,9 @@ interface Chunk {
  * A FIFO of pending records. `push()` of a string keeps it with the last few, which
  * are then joined and encoded together (so an application's fresh strings die young
  * instead of being kept until the pump runs); a `Uint8Array` is copied in. Past
- * {@linkcode ENCODE_LIMIT} bytes queued, records are kept as written (a `Uint8Array` by
- * reference: do not change it) and encoded when taken. `take()` returns whole records
+ * {@linkcode COPY_LIMIT} bytes queued a `Uint8Array` is kept by reference (do not
+ * change it), and past {@linkcode ENCODE_LIMIT} a string is kept as written; kept
+ * records are encoded when taken. `take()` returns whole records
  * from the head as one view.
  *
  * Sizes are UTF-8 bytes; strings not yet encoded (the group, at most 128, and those
@@ -116,7 +124,14 @@ export class PendingBytes {
    */
   push(data: string | Uint8Array): void {
     this.#records++;
-    if (this.#size >= ENCODE_LIMIT) return this.#keep(data);
+    const size = this.#size;
+    if (
+      size >= COPY_LIMIT / 2 &&
+      (size >= (typeof data === "string" ? ENCODE_LIMIT : COPY_LIMIT) ||
+        this.#chunks[this.#chunks.length - 1] instanceof RefBlock)
+    ) {
+      return this.#keep(data);
+    }
     if (typeof data === "string") {
       this.#group.push(data);
       this.#groupUnits += data.length;

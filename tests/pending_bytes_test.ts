@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ENCODE_LIMIT, PendingBytes } from "../client/pending_bytes.ts";
+import { COPY_LIMIT, ENCODE_LIMIT, PendingBytes } from "../client/pending_bytes.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -319,7 +319,7 @@ Deno.test("PendingBytes never reuses the chunk of a batch before the next take()
   assert.ok(next.every((byte) => byte === 2));
 });
 
-Deno.test("PendingBytes past ENCODE_LIMIT keeps records as written; every batch is still the next records, encoded the same, as the queue goes deep and back", () => {
+Deno.test("PendingBytes past COPY_LIMIT keeps records as written; every batch is still the next records, encoded the same, as the queue goes deep and back", () => {
   const queue = new PendingBytes(256 * 1024);
   let n = 0;
   const next = (): string | Uint8Array => {
@@ -339,7 +339,7 @@ Deno.test("PendingBytes past ENCODE_LIMIT keeps records as written; every batch 
     }
   };
   push(90_000); // about 9 MB: past the limit
-  assert.ok(queue.size > ENCODE_LIMIT, `${queue.size} bytes queued`);
+  assert.ok(queue.size > COPY_LIMIT, `${queue.size} bytes queued`);
   let deepAgain = false;
   for (let round = 0; queue.records > 0; round++) {
     const { bytes, records } = queue.take(100_000 + (round % 3) * 50_000, 4);
@@ -363,10 +363,28 @@ Deno.test("PendingBytes past ENCODE_LIMIT keeps records as written; every batch 
     }
     if (round === 30) {
       push(80_000);
-      deepAgain = queue.size > ENCODE_LIMIT;
+      deepAgain = queue.size > COPY_LIMIT;
     }
     assert.equal(queue.records, fifo.length);
   }
   assert.ok(deepAgain, "deep again after a second burst");
   assert.equal(queue.size, 0);
+});
+
+Deno.test("PendingBytes encodes strings up to ENCODE_LIMIT queued and keeps them as written past it; the bytes are the same", () => {
+  const queue = new PendingBytes();
+  const lines: string[] = [];
+  for (let i = 0; queue.size <= ENCODE_LIMIT + 1_000_000; i++) {
+    const line = `line ${i} ${"y".repeat(90)}\n`;
+    lines.push(line);
+    queue.push(line);
+  }
+  let offset = 0;
+  const all = encoder.encode(lines.join(""));
+  while (queue.records > 0) {
+    const { bytes } = queue.take(1 << 20, 4);
+    assert.deepEqual(bytes.subarray(4), all.subarray(offset, offset + bytes.length - 4));
+    offset += bytes.length - 4;
+  }
+  assert.equal(offset, all.length);
 });
