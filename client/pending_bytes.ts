@@ -62,7 +62,9 @@ interface Chunk {
   /** Where the first record not yet taken begins. */
   start: number;
   /** Each record's end offset. */
-  ends: number[];
+  ends: Uint32Array;
+  /** Records in the chunk: `ends[0..count)`. */
+  count: number;
   /** Index in `ends` of the first record not yet taken. */
   first: number;
 }
@@ -152,7 +154,7 @@ export class PendingBytes {
     const chunk = this.#room(data.length);
     chunk.buf.set(data, chunk.fill);
     chunk.fill += data.length;
-    chunk.ends.push(chunk.fill);
+    addEnd(chunk, chunk.fill);
     this.#size += data.length;
   }
 
@@ -188,14 +190,14 @@ export class PendingBytes {
       if (chunk.records === 0) this.#chunks.shift();
       return { bytes: taken.buffer.subarray(0, taken.end), records: taken.records };
     }
-    if (chunk === undefined || chunk.first === chunk.ends.length) {
+    if (chunk === undefined || chunk.first === chunk.count) {
       return { bytes: new Uint8Array(headerBytes), records: 0 };
     }
     const start = chunk.start;
-    let last = chunk.ends.length;
+    let last = chunk.count;
     if (chunk.fill - start > target) {
       last = chunk.first + 1;
-      while (last < chunk.ends.length && chunk.ends[last]! - start <= target) last++;
+      while (last < chunk.count && chunk.ends[last]! - start <= target) last++;
     }
     const end = chunk.ends[last - 1]!;
     const records = last - chunk.first;
@@ -287,9 +289,9 @@ export class PendingBytes {
     let end = chunk.fill;
     if (written === units) {
       // Only ASCII: each string is as many bytes as it is long.
-      for (const record of group) chunk.ends.push(end += record.length);
+      for (const record of group) addEnd(chunk, end += record.length);
     } else {
-      for (const record of group) chunk.ends.push(end += utf8Length(record));
+      for (const record of group) addEnd(chunk, end += utf8Length(record));
     }
     chunk.fill += written;
     this.#size += written - units;
@@ -301,7 +303,7 @@ export class PendingBytes {
     const tail = last instanceof RefBlock ? undefined : last;
     if (tail !== undefined) {
       if (tail.buf.length - tail.fill >= bytes) return tail;
-      const empty = tail.first === tail.ends.length;
+      const empty = tail.first === tail.count;
       if (empty && tail !== this.#lent && tail.buf.length - MAX_HEADER_BYTES >= bytes) {
         // Everything in it was taken and no batch refers to it: start it over.
         reset(tail);
@@ -324,7 +326,8 @@ export class PendingBytes {
       buf,
       fill: MAX_HEADER_BYTES,
       start: MAX_HEADER_BYTES,
-      ends: [],
+      ends: new Uint32Array(1024),
+      count: 0,
       first: 0,
     };
     this.#chunks.push(chunk);
@@ -333,7 +336,7 @@ export class PendingBytes {
 
   /** Retires a head chunk whose records are all taken, unless it is the tail. */
   #dropIfDone(chunk: Chunk): void {
-    if (chunk.first < chunk.ends.length || this.#chunks.length === 1) return;
+    if (chunk.first < chunk.count || this.#chunks.length === 1) return;
     this.#chunks.shift();
     this.#retired.push(chunk.buf);
   }
@@ -349,16 +352,26 @@ export class PendingBytes {
     }
     this.#retired = [];
     const only = this.#chunks.length === 1 ? this.#chunks[0]! : null;
-    if (only !== null && !(only instanceof RefBlock) && only.first === only.ends.length) {
+    if (only !== null && !(only instanceof RefBlock) && only.first === only.count) {
       reset(only);
     }
   }
 }
 
+/** Notes where the next record of `chunk` ends. */
+function addEnd(chunk: Chunk, end: number): void {
+  if (chunk.count === chunk.ends.length) {
+    const ends = new Uint32Array(chunk.ends.length * 2);
+    ends.set(chunk.ends);
+    chunk.ends = ends;
+  }
+  chunk.ends[chunk.count++] = end;
+}
+
 function reset(chunk: Chunk): void {
   chunk.fill = MAX_HEADER_BYTES;
   chunk.start = MAX_HEADER_BYTES;
-  chunk.ends = [];
+  chunk.count = 0;
   chunk.first = 0;
 }
 
