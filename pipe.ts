@@ -177,24 +177,32 @@ async function send(
   const lines = new LineSplitter(MAX_RECORD_BYTES);
   let unflushed = 0;
   let flushing: Promise<void> | null = null;
-  const write = async (record: Uint8Array) => {
+  // Returns what to wait for before the next record, or null: awaiting nothing keeps
+  // a chunk's lines in one turn, so the pump sends them in one frame, not one each.
+  const write = (record: Uint8Array): Promise<void> | null => {
     file.write(record);
     unflushed += record.length;
-    if (unflushed < FLUSH_EVERY_BYTES) return;
+    if (unflushed < FLUSH_EVERY_BYTES) return null;
     // Two flushes in flight at most: the server keeps writing while we wait for the
     // one before, and stdin is read no faster than the server writes.
     unflushed = 0;
     const previous = flushing;
     flushing = file.flush();
     flushing.catch(() => {}); // awaited below or at the end
-    await previous;
+    return previous;
   };
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
-    for (const record of lines.push(value)) await write(record);
+    for (const record of lines.push(value)) {
+      const wait = write(record);
+      if (wait !== null) await wait;
+    }
   }
-  for (const record of lines.end()) await write(record);
+  for (const record of lines.end()) {
+    const wait = write(record);
+    if (wait !== null) await wait;
+  }
   await flushing;
 }
 

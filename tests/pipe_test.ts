@@ -5,9 +5,11 @@ import assert from "node:assert/strict";
 import { MAX_RECORD_BYTES } from "../mod.ts";
 import { type RunningServer, startServer } from "./_server.ts";
 import { collectOutput } from "./_output.ts";
+import { findTool, ignoreWithout, requireTool } from "./_tools.ts";
 
 const PIPE = new URL("../pipe.ts", import.meta.url).pathname;
 const encoder = new TextEncoder();
+const STRACE = findTool("strace");
 
 interface PipeResult {
   code: number;
@@ -217,4 +219,52 @@ Deno.test("pipe.ts: bad arguments exit 2 with the usage; --help exits 0", async 
   assert.match(help.stdout, /^usage: pipe\.ts/);
   assert.match(help.stdout, new RegExp(`longer than\\s+${MAX_RECORD_BYTES} bytes`));
   assert.equal(help.stderr, "");
+});
+
+Deno.test({
+  name:
+    "pipe.ts sends the lines of what it reads together, not a frame (and a socket write) per line",
+  ignore: ignoreWithout(STRACE, "strace", "pipe.ts's writes under strace"),
+  async fn() {
+    await using server = await startServer();
+    const path = `${server.dir}/many.log`;
+    const trace = `${server.dir}/pipe.trace`;
+    const LINES = 20_000;
+    const process = new Deno.Command(requireTool(STRACE, "strace"), {
+      args: [
+        "-f",
+        "-e",
+        "trace=write,writev,sendto,sendmsg",
+        "-o",
+        trace,
+        Deno.execPath(),
+        "run",
+        "-q",
+        `--allow-read=${server.socketPath}`,
+        `--allow-write=${server.socketPath}`,
+        `--allow-net=unix:${server.socketPath}`,
+        PIPE,
+        "-s",
+        server.socketPath,
+        path,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const output = collectOutput(process);
+    const stdin = process.stdin.getWriter();
+    await stdin.write(
+      encoder.encode(Array.from({ length: LINES }, (_, n) => `line ${n}\n`).join("")),
+    );
+    await stdin.close();
+    assert.equal((await process.status).code, 0, output.stderr());
+    await output.done;
+    assert.equal((await Deno.readTextFile(path)).split("\n").length - 1, LINES);
+    const writes = (await Deno.readTextFile(trace)).split("\n")
+      .filter((l) => /\b(write|writev|sendto|sendmsg)\(/.test(l)).length;
+    // About 190 KB of input: a frame per read of stdin (16 writes here; 532 when each
+    // line was awaited, which let the pump send a few dozen lines at a time).
+    assert.ok(writes < LINES / 200, `${writes} writes for ${LINES} lines`);
+  },
 });
