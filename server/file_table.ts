@@ -57,6 +57,11 @@ export class FileTable {
     return total;
   }
 
+  /** Paths whose counters are kept: open ones, and closed ones up to a bound of 4,096. */
+  get countedPaths(): number {
+    return this.#counters.size;
+  }
+
   /** The files open now. */
   get open(): SharedFile[] {
     return [...this.#open];
