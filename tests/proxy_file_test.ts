@@ -412,9 +412,19 @@ for (let i = 0; i < Number(count); i++) file.write(\`line \${i} of \${count}\\n\
     quiet.ms < 8000,
     `an idle ProxyFile kept its process for ${quiet.ms.toFixed(0)} ms`,
   );
-  const lines = (await Deno.readTextFile(path)).split("\n");
+  const text = await Deno.readTextFile(path);
+  const lines = text.split("\n");
   assert.equal(lines.pop(), "");
-  assert.equal(lines.length, 30_000);
+  if (lines.length !== 30_000) {
+    // Say what is missing or torn, for a failure that does not come back at will.
+    const bad = lines.findIndex((line, i) => line !== `line ${i} of 30000`);
+    const zeros = [...text].filter((c) => c === "\0").length;
+    assert.fail(
+      `${lines.length} lines, ${text.length} characters (${zeros} NUL); first wrong ` +
+        `line ${bad}: ${JSON.stringify(lines[bad]?.slice(0, 80))}; server log:\n` +
+        server.stdout().slice(-2000),
+    );
+  }
   lines.forEach((line, i) => {
     if (line !== `line ${i} of 30000`) assert.equal(line, `line ${i} of 30000`);
   });
