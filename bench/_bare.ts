@@ -23,23 +23,11 @@
 import process from "node:process";
 import type { WriterTimes } from "./_client.ts";
 import { writeBuilt } from "./_lines.ts";
+import { now, writeAll } from "./_io.ts";
 
 const CHUNK = 256 * 1024;
 const NEWLINE = 0x0a;
 const encoder = new TextEncoder();
-
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-async function writeAll(
-  writer: { write(p: Uint8Array): Promise<number> },
-  bytes: Uint8Array,
-): Promise<void> {
-  for (let offset = 0; offset < bytes.length;) {
-    offset += await writer.write(bytes.subarray(offset));
-  }
-}
 
 async function handle(conn: Deno.UnixConn): Promise<void> {
   const buffer = new Uint8Array(CHUNK);

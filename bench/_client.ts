@@ -16,6 +16,7 @@
 import process from "node:process";
 import { ProxyFile } from "../mod.ts";
 import { linePool, writeBuilt } from "./_lines.ts";
+import { now } from "./_io.ts";
 
 /** What a writer reports. */
 export interface WriterTimes {
@@ -31,10 +32,6 @@ export interface WriterTimes {
 
 /** Most lines a writer writes to /dev/null before it says "ready". */
 const WARM_UP = 100_000;
-
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 /** CPU seconds used since `since` (from `process.cpuUsage()`). */
 function cpuSince(since: { user: number; system: number }): number {

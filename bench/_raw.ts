@@ -8,20 +8,9 @@
 //     prints "ready", waits for a line on stdin, sends BYTES in 256 KiB writes,
 //     half-closes, waits for the answer, prints {"start", "wrote", "end"} as JSON.
 
+import { now, writeAll } from "./_io.ts";
+
 const CHUNK = 256 * 1024;
-
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-async function writeAll(
-  writer: { write(p: Uint8Array): Promise<number> },
-  bytes: Uint8Array,
-): Promise<void> {
-  for (let offset = 0; offset < bytes.length;) {
-    offset += await writer.write(bytes.subarray(offset));
-  }
-}
 
 async function handle(conn: Deno.UnixConn, path: string): Promise<void> {
   using file = await Deno.open(path, { append: true, create: true });

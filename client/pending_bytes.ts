@@ -262,6 +262,12 @@ export class PendingBytes {
   #keep(data: string | Uint8Array): void {
     if (this.#group.length > 0) this.#encodeGroup();
     let tail = this.#chunks[this.#chunks.length - 1];
+    if (tail !== undefined && !(tail instanceof RefBlock) && tail.first === tail.count) {
+      // An emptied chunk must not stay at the head in front of kept records.
+      this.#chunks.pop();
+      this.#retired.push(tail.buf);
+      tail = this.#chunks[this.#chunks.length - 1];
+    }
     if (!(tail instanceof RefBlock) || tail.full) {
       tail = new RefBlock();
       this.#chunks.push(tail);

@@ -3,22 +3,13 @@
 // protocol.
 
 import { writeAll } from "./_raw.ts";
+import { concat } from "../protocol/mod.ts";
 
 const encoder = new TextEncoder();
 const MiB = 1024 * 1024;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------

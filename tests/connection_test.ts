@@ -7,6 +7,20 @@ import { Pump } from "../client/_pump.ts";
 import { OfflogConnectionError } from "../mod.ts";
 import { MessageDecoder } from "../protocol/mod.ts";
 
+/** A pump sending through `connection`, attached to it. */
+function attachedPump(connection: Connection): Pump {
+  const pump = new Pump({
+    path: "/x.log",
+    timeout: 2000,
+    batchUnits: 1024,
+    maxPendingBytes: Number.POSITIVE_INFINITY,
+    overflow: "drop-newest",
+    timedOut: () => new Deno.errors.TimedOut("no progress"),
+  }, connection);
+  connection.attach(pump);
+  return pump;
+}
+
 Deno.test("nextDelay: the reconnect wait doubles from 50 ms up to 5 s", () => {
   const delays = [FIRST_RETRY];
   while (delays.at(-1)! < LAST_RETRY) delays.push(nextDelay(delays.at(-1)!));
@@ -59,15 +73,7 @@ Deno.test("Connection: a lost link with reconnect retries with backoff, then con
       return Promise.resolve(opened(second.client));
     },
   });
-  const pump = new Pump({
-    path: "/x.log",
-    timeout: 2000,
-    batchUnits: 1024,
-    maxPendingBytes: Number.POSITIVE_INFINITY,
-    overflow: "drop-newest",
-    timedOut: () => new Deno.errors.TimedOut("no progress"),
-  }, connection);
-  connection.attach(pump);
+  const pump = attachedPump(connection);
   try {
     pump.write("one\n");
     const frame = new Uint8Array(8);
@@ -110,15 +116,7 @@ Deno.test("Connection: a lost link without reconnect fails the writer, saying ho
     reconnect: false,
     onRotated: undefined,
   });
-  const pump = new Pump({
-    path: "/x.log",
-    timeout: 2000,
-    batchUnits: 1024,
-    maxPendingBytes: Number.POSITIVE_INFINITY,
-    overflow: "drop-newest",
-    timedOut: () => new Deno.errors.TimedOut("no progress"),
-  }, connection);
-  connection.attach(pump);
+  const pump = attachedPump(connection);
   try {
     pump.write("one\n");
     await pair.peer.read(new Uint8Array(8));

@@ -15,25 +15,11 @@ import {
   pythonErrorName,
   SERVER_EXITED,
 } from "../protocol/mod.ts";
+import { cut } from "./_streams.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const MiB = 1024 * 1024;
-
-/** Cuts `bytes` at the given points (sorted, deduplicated, within range). */
-function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) =>
-    a - b
-  );
-  const pieces: Uint8Array[] = [];
-  let start = 0;
-  for (const point of points) {
-    pieces.push(bytes.slice(start, point));
-    start = point;
-  }
-  pieces.push(bytes.slice(start));
-  return pieces;
-}
 
 Deno.test("MessageDecoder yields the same messages however the stream is split, UTF-8 included", () => {
   const message = fc.oneof(
@@ -51,7 +37,7 @@ Deno.test("MessageDecoder yields the same messages however the stream is split, 
       (texts, cuts) => {
         const stream = new Uint8Array(texts.flatMap((text) => [...encodeMessage(text)]));
         const messages = new MessageDecoder();
-        const out = split(stream, cuts).flatMap((piece) => messages.push(piece));
+        const out = cut(stream, cuts).flatMap((piece) => messages.push(piece));
         assert.deepEqual(out, texts.map(parseMessage));
       },
     ),

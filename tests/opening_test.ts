@@ -3,24 +3,10 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { encodeOpening, OpeningReader, PATH_MAX } from "../protocol/mod.ts";
+import { cut } from "./_streams.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** Cuts `bytes` at the given points (sorted, deduplicated, within range). */
-function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) =>
-    a - b
-  );
-  const pieces: Uint8Array[] = [];
-  let start = 0;
-  for (const point of points) {
-    pieces.push(bytes.slice(start, point));
-    start = point;
-  }
-  pieces.push(bytes.slice(start));
-  return pieces;
-}
 
 Deno.test("OpeningReader yields the same path, version and data however the stream is split into reads", () => {
   fc.assert(
@@ -37,7 +23,7 @@ Deno.test("OpeningReader yields the same path, version and data however the stre
           : new Uint8Array(0);
         const stream = Uint8Array.from([...hello, ...path, 0, ...data]);
         const reader = new OpeningReader();
-        const pieces = split(stream, cuts);
+        const pieces = cut(stream, cuts);
         let result: ReturnType<OpeningReader["push"]> = { state: "more" };
         let k = 0;
         let pushed = 0;

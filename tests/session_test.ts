@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { ProxyFile } from "../mod.ts";
 import { readMessageTexts, readUntilClosed, startServer, waitUntil } from "./_server.ts";
 import { writeAll } from "./_raw.ts";
+import { concat } from "../protocol/mod.ts";
 
 const encoder = new TextEncoder();
 
@@ -128,16 +129,6 @@ Deno.test("server acknowledges offlog/1 frames with cumulative ACKs, then says B
     conn.close();
   }
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------
 // 0.x clients against our server

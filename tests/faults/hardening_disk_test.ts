@@ -61,6 +61,25 @@ async function flushError(file: ProxyFile, what: string, timeoutMs: number) {
   return error;
 }
 
+/**
+ * After the server logged the path as lost: with its directory back, a new client of
+ * the path is served.
+ */
+async function servedAgain(
+  server: { socketPath: string; waitFor(text: string): Promise<void> },
+  dir: string,
+  path: string,
+): Promise<void> {
+  await server.waitFor(`Lost ${path}: `);
+  await Deno.mkdir(dir);
+  {
+    await using again = await ProxyFile.open(path, { socketPath: server.socketPath });
+    again.write("again\n");
+    await again.flush();
+  }
+  assert.equal(await Deno.readTextFile(path), "again\n");
+}
+
 Deno.test({
   name:
     "hardening: a full tmpfs: flush() rejects with ENOSPC, the file ends on a record boundary, and once space is freed the next record starts on its own line",
@@ -159,15 +178,7 @@ Deno.test("hardening: a directory removed under idle clients: the rotation check
     assert.equal(received.text, `FileNotFoundError: ${lostMessage(path)}\0`);
     assert.ok(received.closed, "the 0.x client was not closed");
     assert.ok(ms < 1500, `took ${ms} ms`);
-    await server.waitFor(`Lost ${path}: `);
-    // The directory back: a new client of the path is served.
-    await Deno.mkdir(sub);
-    {
-      await using again = await ProxyFile.open(path, { socketPath: server.socketPath });
-      again.write("again\n");
-      await again.flush();
-    }
-    assert.equal(await Deno.readTextFile(path), "again\n");
+    await servedAgain(server, sub, path);
   } finally {
     raw.close();
     await idle.close().catch(() => {});
@@ -201,14 +212,7 @@ Deno.test("hardening: a directory removed under a writing client: flush() throws
     const received = await readUntilClosed(raw, 3000);
     assert.equal(received.text, `FileNotFoundError: ${lostMessage(path)}\0`);
     assert.ok(received.closed, "the 0.x client was not closed");
-    await server.waitFor(`Lost ${path}: `);
-    await Deno.mkdir(sub);
-    {
-      await using again = await ProxyFile.open(path, { socketPath: server.socketPath });
-      again.write("again\n");
-      await again.flush();
-    }
-    assert.equal(await Deno.readTextFile(path), "again\n");
+    await servedAgain(server, sub, path);
   } finally {
     raw.close();
     await writer.close().catch(() => {});

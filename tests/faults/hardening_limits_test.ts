@@ -12,8 +12,8 @@ import {
   waitUntil,
 } from "../_server.ts";
 import { writeAll } from "../_raw.ts";
-import { sleep, vmRssKiB } from "../fixtures/reliability_lib.ts";
-import { openRaw, startLimitedServer } from "../fixtures/hardening_lib.ts";
+import { sleep, startServerWrapped, vmRssKiB } from "../fixtures/reliability_lib.ts";
+import { openRaw } from "../fixtures/hardening_lib.ts";
 
 const encoder = new TextEncoder();
 const MiB = 1024 * 1024;
@@ -173,7 +173,7 @@ Deno.test("hardening: --opening-timeout 300: a client that does not finish its o
 Deno.test("hardening: accept() failing with EMFILE (ulimit -n 64) does not end the accept loop: once descriptors are free, a new client is served", async () => {
   await using dir = await tempDir("offlog_emfile_");
   // Deno raises its soft limit to the hard one: lower the hard one.
-  await using server = await startLimitedServer(dir.path, "ulimit -n 64", [
+  await using server = await startServerWrapped(dir.path, "ulimit -n 64", [
     "--max-clients",
     "1000",
   ]);
@@ -191,8 +191,8 @@ Deno.test("hardening: accept() failing with EMFILE (ulimit -n 64) does not end t
     await served(server.socketPath, `${dir.path}/after.log`, "served\n");
     const ms = performance.now() - started;
     assert.equal(await Deno.readTextFile(`${dir.path}/after.log`), "served\n");
-    const lines = server.output().match(/Cannot accept a client: .*$/gm) ?? [];
-    const accepted = connected(server.output());
+    const lines = server.stdout().match(/Cannot accept a client: .*$/gm) ?? [];
+    const accepted = connected(server.stdout());
     console.log(
       `EMFILE: ${accepted} connections accepted in all (80 idle, 1 new); ` +
         `${lines.length} "Cannot accept" lines; the new client was served in ` +
