@@ -99,7 +99,7 @@ export async function main(args: string[]): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      args,
+      args: joinNegativeValues(args),
       strict: true,
       allowPositionals: false,
       options: {
@@ -146,9 +146,13 @@ export async function main(args: string[]): Promise<number> {
       return 1;
     }
   }
-  const rotateCheck = Number(values["rotate-check"] ?? DEFAULT_ROTATE_CHECK_MS);
-  if (!Number.isInteger(rotateCheck) || rotateCheck < 0) {
-    console.error(`${USAGE}\nofflog: error: --rotate-check takes a whole number of ms`);
+  const rotateCheckText = values["rotate-check"] ?? String(DEFAULT_ROTATE_CHECK_MS);
+  const rotateCheck = Number(rotateCheckText);
+  if (!/^[0-9]+$/.test(rotateCheckText) || !Number.isSafeInteger(rotateCheck)) {
+    console.error(
+      `${USAGE}\nofflog: error: --rotate-check takes a whole number of ms (0: never), ` +
+        `not "${rotateCheckText}"`,
+    );
     return 2;
   }
   const limits: {
@@ -226,6 +230,36 @@ export async function main(args: string[]): Promise<number> {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
     if (onHangup) Deno.removeSignalListener("SIGHUP", onHangup);
   }
+}
+
+/** Flags whose value is a number (or a mode), which a negative value must reach. */
+const NUMERIC_FLAGS = new Set([
+  "--rotate-check",
+  "--max-clients",
+  "--opening-timeout",
+  "--max-buffered-bytes",
+  "--stats-interval",
+  "--metrics-interval",
+  "--sync-interval",
+  "--socket-mode",
+]);
+
+/**
+ * `--max-clients -5` as `--max-clients=-5`: `parseArgs` takes a value that starts
+ * with a dash for an option ("argument is ambiguous"), so a negative number would not
+ * reach the flag's own check and message.
+ */
+function joinNegativeValues(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    if (NUMERIC_FLAGS.has(arg) && next !== undefined && /^-[0-9.]/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else joined.push(arg);
+  }
+  return joined;
 }
 
 function wholeNumber(flag: string, text: string, min: number): number {
