@@ -13,6 +13,7 @@ import { parseSocketMode } from "./_listen.ts";
 import { VERSION } from "./version.ts";
 import { requestStats } from "./_stats_request.ts";
 import { DEFAULT_OPENING_TIMEOUT_MS } from "./_limits.ts";
+import { garbageCollector } from "./_collect_garbage.ts";
 
 const USAGE = "usage: offlog [-h] [--version] [-n] [-s SOCKET_FILE] [-l LOGFILE] " +
   "[--root DIR] [--socket-mode MODE] [--rotate-check MS] [--tell-rotated] " +
@@ -199,6 +200,9 @@ export async function main(args: string[]): Promise<number> {
     console.error(`${USAGE}\nofflog: error: ${(error as Error).message}`);
     return 2;
   }
+  // The plain `deno run` has no gc(): without it a burst's memory stays until the
+  // next write (see _collect_garbage.ts).
+  const gc = garbageCollector();
   const controller = new AbortController();
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const onSignal = () => controller.abort();
@@ -216,6 +220,7 @@ export async function main(args: string[]): Promise<number> {
       allowHardlinks: values["allow-hardlinks"] ?? false,
       allowDevices: values["allow-devices"] ?? false,
       metricsFile: values["metrics-file"] ?? null,
+      ...(gc === null ? {} : { collectGarbage: gc }),
       ...limits,
       ...(socketMode === undefined ? {} : { socketMode }),
     });

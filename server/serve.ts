@@ -237,6 +237,7 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
     metricsFile: options.metricsFile ?? null,
     metricsInterval: options.metricsInterval ?? 15,
     syncInterval: options.syncInterval ?? 0,
+    collectGarbage: options.collectGarbage,
   });
 
   const finished = Promise.withResolvers<void>();

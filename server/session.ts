@@ -232,7 +232,7 @@ export class Session implements Owner {
           );
           break;
         }
-        const room = budget.room(file, () => this.#conn.unread);
+        const room = budget.room(file, this.#conn);
         if (room !== null) {
           if (this.#conn.unread > CLIENT_REPLY_BYTES) {
             this.#context.log(
