@@ -84,7 +84,7 @@ export async function startPeriodic(options: PeriodicOptions): Promise<Periodic>
   let quiet = 0;
   let burst = false;
   let heap = heapTotal();
-  every(1000, () => {
+  every(IDLE_TICK_MS, () => {
     const now = options.files.bytesWritten;
     if (now !== moved) {
       moved = now;
@@ -92,9 +92,9 @@ export async function startPeriodic(options: PeriodicOptions): Promise<Periodic>
       burst = true;
       return;
     }
-    if (++quiet < 2 || gc === undefined) {
-      if (burst && quiet >= 2) options.pool?.shrink();
-      burst &&= quiet < 2;
+    if (++quiet < QUIET_TICKS || gc === undefined) {
+      if (burst && quiet >= QUIET_TICKS) options.pool?.shrink();
+      burst &&= quiet < QUIET_TICKS;
       return;
     }
     // Records trickled in a byte at a time write nothing for as long as they take, yet
@@ -117,7 +117,13 @@ export async function startPeriodic(options: PeriodicOptions): Promise<Periodic>
 }
 
 /** Bytes V8's heap may grow by, while no byte is written, before it is collected. */
-const HEAP_SLACK = 4 * 1024 * 1024;
+const HEAP_SLACK = 2 * 1024 * 1024;
+
+/** How often the idle checks run, ms. */
+const IDLE_TICK_MS = 500;
+
+/** Checks without a byte written after which the server counts as idle (2 s). */
+const QUIET_TICKS = 4;
 
 /** The size of V8's heap. */
 function heapTotal(): number {
