@@ -47,7 +47,7 @@
  * @module
  */
 
-import { flushOpen, handlesSignals, setHandleSignals } from "./_registry.ts";
+import { flushOpen, handlesSignals, setHandleSignals } from "./writer/registry.ts";
 
 /**
  * Options of {@linkcode setExitHandling}.

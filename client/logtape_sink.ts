@@ -16,6 +16,7 @@ import {
 import { LocalFile } from "./local_file.ts";
 import { ProxyFile, type ProxyFileOptions } from "./proxy_file.ts";
 import type { RecordFile } from "./record_file.ts";
+import { localOptions } from "./_logger_util.ts";
 
 /**
  * A LogTape sink writing to an offlog file. LogTape's `drain()` flushes it; LogTape's
@@ -188,12 +189,7 @@ export async function openOfflogSink(
 ): Promise<OfflogSink> {
   const { formatter, localFile, durable, ...fileOptions } = options;
   const file = localFile
-    ? await LocalFile.open(path, {
-      ...(fileOptions.maxPendingBytes === undefined
-        ? {}
-        : { maxPendingBytes: fileOptions.maxPendingBytes }),
-      ...(fileOptions.overflow === undefined ? {} : { overflow: fileOptions.overflow }),
-    })
+    ? await LocalFile.open(path, localOptions(fileOptions))
     : await ProxyFile.open(path, fileOptions);
   return getOfflogSink(file, {
     ...(formatter === undefined ? {} : { formatter }),

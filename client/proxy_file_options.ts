@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { OverflowPolicy } from "./_pump.ts";
+import type { OverflowPolicy } from "./writer/writer.ts";
 
 /**
  * A callback for `flush()`, as pino passes one: called with `null` or the error.
