@@ -24,9 +24,9 @@ import { localOptions } from "./_logger_util.ts";
  *
  * @example
  * ```ts
- * import { getOfflogSink, type OfflogSink } from "./logtape_sink.ts";
- * import { ProxyFile } from "./proxy_file.ts";
- * import { serve } from "../server/serve.ts";
+ * import { getOfflogSink, type OfflogSink } from "@offlog/offlog/logtape";
+ * import { ProxyFile } from "@offlog/offlog";
+ * import { serve } from "@offlog/server";
  * const dir = await Deno.makeTempDir();
  * const socketPath = `${dir}/offlog.sock`;
  * await using server = await serve({ socketPath, quiet: true });
@@ -45,7 +45,7 @@ export type OfflogSink = Sink & Drainable & AsyncDisposable;
  * @example
  * ```ts
  * import { getTextFormatter } from "@logtape/logtape";
- * import type { OfflogSinkOptions } from "./logtape_sink.ts";
+ * import type { OfflogSinkOptions } from "@offlog/offlog/logtape";
  * const options: OfflogSinkOptions = {
  *   formatter: getTextFormatter({ timestamp: "date-time-timezone" }),
  *   closeFile: false,
@@ -77,7 +77,7 @@ export interface OfflogSinkOptions {
  *
  * @example
  * ```ts
- * import type { OpenOfflogSinkOptions } from "./logtape_sink.ts";
+ * import type { OpenOfflogSinkOptions } from "@offlog/offlog/logtape";
  * const options: OpenOfflogSinkOptions = { socketPath: "/run/offlog.sock", timeout: 2000 };
  * ```
  */
@@ -111,9 +111,9 @@ export interface OpenOfflogSinkOptions extends ProxyFileOptions {
  * @example
  * ```ts
  * import { configure, getLogger, reset } from "@logtape/logtape";
- * import { getOfflogSink } from "./logtape_sink.ts";
- * import { ProxyFile } from "./proxy_file.ts";
- * import { serve } from "../server/serve.ts";
+ * import { getOfflogSink } from "@offlog/offlog/logtape";
+ * import { ProxyFile } from "@offlog/offlog";
+ * import { serve } from "@offlog/server";
  * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const socketPath = `${dir}/offlog.sock`;
@@ -165,8 +165,8 @@ export function getOfflogSink(
  * @example
  * ```ts
  * import { configure, getLogger, reset } from "@logtape/logtape";
- * import { openOfflogSink } from "./logtape_sink.ts";
- * import { serve } from "../server/serve.ts";
+ * import { openOfflogSink } from "@offlog/offlog/logtape";
+ * import { serve } from "@offlog/server";
  * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const socketPath = `${dir}/offlog.sock`;

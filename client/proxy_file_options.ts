@@ -11,7 +11,7 @@ import type { OverflowPolicy } from "./writer/writer.ts";
  *
  * @example
  * ```ts
- * import type { FlushCallback } from "./proxy_file_options.ts";
+ * import type { FlushCallback } from "@offlog/offlog";
  * const done: FlushCallback = (error) => { if (error) console.error(error); };
  * ```
  */
@@ -22,7 +22,7 @@ export type FlushCallback = (error: Error | null) => void;
  *
  * @example
  * ```ts
- * import type { ProxyFileOptions } from "./proxy_file_options.ts";
+ * import type { ProxyFileOptions } from "@offlog/offlog";
  * const options: ProxyFileOptions = { socketPath: "/run/offlog.sock", reconnect: true };
  * ```
  */

@@ -3,13 +3,6 @@
  * `Logger` and the server's log both stamp every line with it, so it is cached per
  * millisecond and its date and time part per second.
  *
- * @example
- * ```ts
- * import { timestamp } from "./timestamp.ts";
- * import assert from "node:assert/strict";
- * assert.match(timestamp(Date.now()), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
- * ```
- *
  * @module
  */
 
@@ -27,13 +20,6 @@ function pad(n: number, width = 2): string {
  *
  * @param ms Epoch milliseconds.
  * @returns `YYYY-MM-DD HH:MM:SS.mmm`.
- *
- * @example
- * ```ts
- * import { timestamp } from "./timestamp.ts";
- * import assert from "node:assert/strict";
- * assert.equal(timestamp(Date.now()).length, 23);
- * ```
  */
 export function timestamp(ms: number): string {
   if (ms === lastMs) return lastStamp;
