@@ -209,7 +209,13 @@ export class Writer<T extends Transport = Transport> {
   async #close(): Promise<void> {
     let failure: Error | null = null;
     try {
-      if (this.#error === null) await this.#confirmedAll();
+      // Closed to writes, so this ends: the transport is closed cleanly (half-close)
+      // only once nothing is queued, nothing in flight, and all sent is confirmed.
+      while (this.#error === null) {
+        await this.#confirmedAll();
+        if (this.pendingRecords === 0 && !this.#unconfirmed()) break;
+        await this.#pumpDone; // confirmed before its send returned: wait for it
+      }
     } catch (error) {
       failure = error as Error;
     }
@@ -226,6 +232,10 @@ export class Writer<T extends Transport = Transport> {
       this.#errorThrown = true;
       throw error;
     }
+  }
+
+  #unconfirmed(): boolean {
+    return this.#confirmed < this.#sent;
   }
 
   #refuse(): never {
