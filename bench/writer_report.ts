@@ -10,7 +10,8 @@
 //   for every writer kind, FLUSH_RUNS runs each: median, slowest, runs over 500 ms.
 //
 //   deno run --allow-read --allow-write --allow-net --allow-run --allow-env \
-//     bench/writer_report.ts [--baseline DIR | --rev REV] [--lines N] [--runs N]
+//     bench/writer_report.ts [--baseline DIR | --rev REV] [--lines N] [--runs N] \
+//     [--only call,cpu,flush]
 //
 // The baseline is a tree with the client to compare against: DIR, or the commit REV
 // (default de3649a, the client before issue 18) unpacked with `git archive`.
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     rev: { type: "string", default: "de3649a" },
     lines: { type: "string", default: "1000000" },
     runs: { type: "string", default: "3" },
+    only: { type: "string", default: "call,cpu,flush" },
   },
 });
 const LINES = Number(values.lines);
@@ -168,9 +170,10 @@ async function cpuPerLine(mode: string, module: string): Promise<number[]> {
 }
 
 const fmt = (ns: number) => ns.toFixed(1);
+const sections = new Set(values.only.split(","));
 const rows: string[] = [];
 try {
-  for (const tree of trees) {
+  for (const tree of sections.has("call") ? trees : []) {
     const { ProxyFile } = await import(tree.module) as ProxyFileModule;
     for (const [kind, lines] of [["string", strings], ["Uint8Array", bytes]] as const) {
       const file = await ProxyFile.open(`${dir}/per-call-${kind}.log`, { socketPath });
@@ -193,7 +196,7 @@ try {
     cpuRows.push([`${tree.name}, ProxyFile.write(Uint8Array)`, "bytes", tree.module]);
   }
   cpuRows.push(["bare sender, the same built lines, framed by hand", "bare", ""]);
-  for (const [name, mode, module] of cpuRows) {
+  for (const [name, mode, module] of sections.has("cpu") ? cpuRows : []) {
     const figures = await cpuPerLine(mode, module);
     const median = figures[Math.floor(figures.length / 2)]!;
     console.log(`| ${name} | ${figures.map(fmt).join(", ")} | ${fmt(median)} |`);
@@ -203,7 +206,7 @@ try {
     `| client | flush() under load, ${FLUSH_RUNS} runs | median ms | slowest ms | over 500 ms |`,
   );
   console.log("| --- | --- | ---: | ---: | ---: |");
-  for (const tree of trees) {
+  for (const tree of sections.has("flush") ? trees : []) {
     const client = {
       ...await import(tree.module),
       ...await import(`${tree.root}logtape.ts`),

@@ -28,6 +28,8 @@ const MAX_SPARE = 4;
  * one), where the reused chunks of a shallow queue cost none.
  */
 export const ENCODE_LIMIT = 32 * 1024 * 1024;
+/** The same for byte arrays: past this many bytes queued they are kept, not copied. */
+export const COPY_LIMIT = 4 * 1024 * 1024;
 const encoder = new TextEncoder();
 
 /** A run of encoded records. */
@@ -121,7 +123,8 @@ export class RecordQueue {
       if (i > runStart) this.#encodeRun(runStart, i, runUnits);
       runStart = i;
       runUnits = 0;
-      if (this.#encodedSize >= ENCODE_LIMIT) break;
+      // A copy of an array the program made anyway is only more fresh memory.
+      if (this.#encodedSize >= COPY_LIMIT) break;
       runStart = i + 1;
       let chunk = this.#chunks[this.#chunks.length - 1];
       const length = item.length;
@@ -159,10 +162,9 @@ export class RecordQueue {
     if (this.#lent !== null) this.#recycle(this.#lent);
     this.#lent = null;
     if (this.#chunks.length === 0 && this.#slots.count > 0) {
-      // Past the encoding limit, or written since the last encode(): encoded here,
-      // straight into the batch.
-      if (this.#slotUnits < ENCODE_LIMIT) this.encode();
-      else return this.#takeSlots();
+      // Kept past a limit, or written since the last encode(): encoded here, straight
+      // into the batch buffer, which is reused.
+      return this.#takeSlots();
     }
     const chunk = this.#chunks.shift();
     if (chunk === undefined) return { bytes: new Uint8Array(HEADER_ROOM), records: 0 };

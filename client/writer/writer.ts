@@ -24,7 +24,7 @@ import type { Transport, TransportFactory } from "./transport.ts";
  * measured, keeping 20,000 lines of a turn alive cost more in garbage collection than
  * encoding them.
  */
-const TURN_RECORDS = 4096;
+const TURN_RECORDS = 1024;
 
 /** What a full queue does: see `ProxyFileOptions.overflow`. */
 export type OverflowPolicy = "error" | "drop-newest" | "drop-oldest";
@@ -63,6 +63,7 @@ export class Writer<T extends Transport = Transport> {
   readonly #queue: RecordQueue;
   /** Strings of up to this many UTF-16 units cannot pass `maxRecordBytes`. */
   readonly #safeUnits: number;
+  readonly #maxPending: number;
   #written = 0;
   #taken = 0;
   #sent = 0;
@@ -88,6 +89,7 @@ export class Writer<T extends Transport = Transport> {
   constructor(options: WriterOptions, transport: TransportFactory<T>) {
     this.#options = options;
     this.#safeUnits = Math.floor(options.maxRecordBytes / 3);
+    this.#maxPending = options.maxPendingBytes;
     this.transport = transport({
       confirmed: (bytes) => this.#onConfirmed(bytes),
       lost: (error) => this.#fail(error),
@@ -142,11 +144,9 @@ export class Writer<T extends Transport = Transport> {
         `Cannot write to "${this.#options.path}": data must be a string or Uint8Array`,
       );
     }
-    if (
-      this.#queue.size + data.length > this.#options.maxPendingBytes &&
-      !this.#makeRoom(data.length)
-    ) {
-      return;
+    const max = this.#maxPending;
+    if (max !== Infinity && this.#queue.size + data.length > max) {
+      if (!this.#makeRoom(data.length)) return;
     }
     this.#queue.push(data);
     this.#written++;
