@@ -7,7 +7,7 @@
  * ```ts
  * import { configure, getLogger, reset } from "@logtape/logtape";
  * import { openOfflogSink } from "@offlog/offlog/logtape";
- * import { serve } from "./server.ts";
+ * import { serve } from "@offlog/server";
  * import assert from "node:assert/strict";
  *
  * // A server in this process here; usually its own: deno task serve

@@ -4,8 +4,8 @@
  *
  * @example
  * ```ts
- * import { Logger, ProxyFile } from "./mod.ts";
- * import { serve } from "./server.ts";
+ * import { Logger, ProxyFile } from "@offlog/offlog";
+ * import { serve } from "@offlog/server";
  * import assert from "node:assert/strict";
  *
  * // A server in this process here; usually its own: deno task serve

@@ -35,6 +35,7 @@ import {
   ProxyFile,
   type ProxyFileOptions,
 } from "./mod.ts";
+import { writeAllSync } from "./common/write_all.ts";
 
 const USAGE = "usage: pipe.ts [-h] [-s SOCKET] [--timeout MS] [--reconnect] FILE";
 
@@ -310,9 +311,7 @@ function describe(error: unknown): string {
 }
 
 function print(stream: { writeSync(p: Uint8Array): number }, text: string): void {
-  const bytes = encoder.encode(text);
-  let written = 0;
-  while (written < bytes.length) written += stream.writeSync(bytes.subarray(written));
+  writeAllSync(stream, encoder.encode(text));
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

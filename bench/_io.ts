@@ -6,12 +6,4 @@ export function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** Writes all of `bytes`, however many writes it takes. */
-export async function writeAll(
-  writer: { write(p: Uint8Array): Promise<number> },
-  bytes: Uint8Array,
-): Promise<void> {
-  for (let offset = 0; offset < bytes.length;) {
-    offset += await writer.write(bytes.subarray(offset));
-  }
-}
+export { writeAll } from "../common/write_all.ts";

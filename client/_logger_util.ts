@@ -3,7 +3,8 @@
 import { LocalFile, type LocalFileOptions } from "./local_file.ts";
 import type { LoggerFile, LoggerOptions, LogRecord } from "./logger_options.ts";
 import { ProxyFile, type ProxyFileOptions } from "./proxy_file.ts";
-import { timestamp } from "./_timestamp.ts";
+import { timestamp } from "../common/timestamp.ts";
+import { writeAllSync } from "../common/write_all.ts";
 import { describeError } from "./_error_text.ts";
 
 /** Opens a logger's file: through the server, or directly with `localFile`. */
@@ -21,7 +22,7 @@ export async function openFile(
     ...rest
   } = options;
   return localFile
-    ? await LocalFile.open(filepath, { ...localOptions(rest), onDrop })
+    ? await LocalFile.open(filepath, localOptions(rest, onDrop))
     : await ProxyFile.open(filepath, { ...rest, onDrop });
 }
 
@@ -44,17 +45,18 @@ const encoder = new TextEncoder();
 export function syncSink(stream: { writeSync(p: Uint8Array): number }): Sink {
   return {
     write(text: string): void {
-      const bytes = encoder.encode(text);
-      for (let offset = 0; offset < bytes.length;) {
-        offset += stream.writeSync(bytes.subarray(offset));
-      }
+      writeAllSync(stream, encoder.encode(text));
     },
   };
 }
 
-/** The options `LocalFile.open` takes, from a logger's file options. */
-export function localOptions(options: ProxyFileOptions): LocalFileOptions {
+/** The options `LocalFile.open` takes, from a logger's or a sink's file options. */
+export function localOptions(
+  options: ProxyFileOptions,
+  onDrop = options.onDrop,
+): LocalFileOptions {
   const local: LocalFileOptions = {};
+  if (onDrop !== undefined) local.onDrop = onDrop;
   if (options.maxPendingBytes !== undefined) {
     local.maxPendingBytes = options.maxPendingBytes;
   }

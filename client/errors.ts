@@ -13,7 +13,7 @@ import { denoErrorClass } from "../protocol/mod.ts";
  *
  * @example
  * ```ts
- * import { OfflogServerError } from "./errors.ts";
+ * import { OfflogServerError } from "@offlog/offlog";
  * import assert from "node:assert/strict";
  * const error = new OfflogServerError("ValueError", "not an absolute path");
  * assert.equal(error.serverName, "ValueError");
@@ -44,7 +44,7 @@ export class OfflogServerError extends Error {
  *
  * @example
  * ```ts
- * import { OfflogConnectionError } from "./errors.ts";
+ * import { OfflogConnectionError } from "@offlog/offlog";
  * import assert from "node:assert/strict";
  * const error = new OfflogConnectionError("No offlog server at \"/tmp/x.sock\"", {
  *   socketPath: "/tmp/x.sock",
@@ -83,7 +83,7 @@ export class OfflogConnectionError extends Error {
  *
  * @example
  * ```ts
- * import { OfflogProtocolError } from "./errors.ts";
+ * import { OfflogProtocolError } from "@offlog/offlog";
  * import assert from "node:assert/strict";
  * const error = new OfflogProtocolError(
  *   "Protocol error from the offlog server at \"/tmp/x.sock\": \"ACK 9\" acknowledges more than the 4 bytes sent",
@@ -116,7 +116,7 @@ export class OfflogProtocolError extends Error {
  *
  * @example
  * ```ts
- * import { QueueFullError } from "./errors.ts";
+ * import { QueueFullError } from "@offlog/offlog";
  * import assert from "node:assert/strict";
  * const error = new QueueFullError("Queue full", { pendingSize: 10, maxPendingBytes: 8 });
  * assert.ok(error instanceof RangeError);
@@ -155,14 +155,6 @@ export class QueueFullError extends RangeError {
  * @param name The server's error name.
  * @param message The server's message.
  * @returns The error to throw.
- *
- * @example
- * ```ts
- * import { serverError } from "./errors.ts";
- * import assert from "node:assert/strict";
- * const error = serverError("FileNotFoundError", "No such file: '/nope/x.log'");
- * assert.ok(error instanceof Deno.errors.NotFound);
- * ```
  */
 export function serverError(name: string, message: string): Error {
   const original = new OfflogServerError(name, message);

@@ -29,8 +29,8 @@
  *
  * @example
  * ```ts
- * import { flushAll, Logger } from "../mod.ts";
- * import { serve } from "../server.ts";
+ * import { flushAll, Logger } from "@offlog/offlog";
+ * import { serve } from "@offlog/server";
  * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const socketPath = `${dir}/offlog.sock`;
@@ -47,14 +47,14 @@
  * @module
  */
 
-import { flushOpen, handlesSignals, setHandleSignals } from "./_registry.ts";
+import { flushOpen, handlesSignals, setHandleSignals } from "./writer/registry.ts";
 
 /**
  * Options of {@linkcode setExitHandling}.
  *
  * @example
  * ```ts
- * import type { ExitHandlingOptions } from "./exit_safety.ts";
+ * import type { ExitHandlingOptions } from "@offlog/offlog";
  * const options: ExitHandlingOptions = { handleSignals: false };
  * ```
  */
@@ -77,7 +77,7 @@ export interface ExitHandlingOptions {
  *
  * @example
  * ```ts
- * import { setExitHandling } from "./exit_safety.ts";
+ * import { setExitHandling } from "@offlog/offlog";
  * // This program shuts down on SIGTERM by itself, and flushes on the way.
  * setExitHandling({ handleSignals: false });
  * const onTerm = () => {};
@@ -112,8 +112,8 @@ export function setExitHandling(
  *
  * @example
  * ```ts
- * import { flushAll } from "./exit_safety.ts";
- * import { LocalFile } from "./local_file.ts";
+ * import { flushAll } from "@offlog/offlog";
+ * import { LocalFile } from "@offlog/offlog";
  * import assert from "node:assert/strict";
  * const path = await Deno.makeTempFile();
  * const file = await LocalFile.open(path);

@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { DEBUG } from "./levels.ts";
+ * import { DEBUG } from "@offlog/offlog";
  * import assert from "node:assert/strict";
  * assert.equal(DEBUG, 10);
  * ```
@@ -20,7 +20,7 @@ export const DEBUG: number = 10;
  *
  * @example
  * ```ts
- * import { INFO } from "./levels.ts";
+ * import { INFO } from "@offlog/offlog";
  * import assert from "node:assert/strict";
  * assert.equal(INFO, 20);
  * ```
@@ -31,7 +31,7 @@ export const INFO: number = 20;
  *
  * @example
  * ```ts
- * import { WARNING } from "./levels.ts";
+ * import { WARNING } from "@offlog/offlog";
  * import assert from "node:assert/strict";
  * assert.equal(WARNING, 30);
  * ```
@@ -42,7 +42,7 @@ export const WARNING: number = 30;
  *
  * @example
  * ```ts
- * import { ERROR } from "./levels.ts";
+ * import { ERROR } from "@offlog/offlog";
  * import assert from "node:assert/strict";
  * assert.equal(ERROR, 40);
  * ```
@@ -53,7 +53,7 @@ export const ERROR: number = 40;
  *
  * @example
  * ```ts
- * import { CRITICAL } from "./levels.ts";
+ * import { CRITICAL } from "@offlog/offlog";
  * import assert from "node:assert/strict";
  * assert.equal(CRITICAL, 50);
  * ```
@@ -76,7 +76,7 @@ const NAMES: Record<number, string> = {
  *
  * @example
  * ```ts
- * import { levelName } from "./levels.ts";
+ * import { levelName } from "@offlog/offlog";
  * import assert from "node:assert/strict";
  * assert.equal(levelName(30), "WARNING");
  * assert.equal(levelName(15), "Level 15");

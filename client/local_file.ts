@@ -5,19 +5,20 @@
  * @module
  */
 
-import { type OutBatch, type Outlet, type OverflowPolicy, Pump } from "./_pump.ts";
-import { register, unregister } from "./_registry.ts";
+import { FileTransport } from "./transports/local_file.ts";
+import { checkOpen, writerOptions } from "./writer/options.ts";
+import { type OverflowPolicy, Writer } from "./writer/writer.ts";
 import type { FlushOptions } from "./record_file.ts";
 
-/** Units per file write: large writes, few syscalls. */
-const BATCH_UNITS = 256 * 1024;
+/** Milliseconds a flush() may wait without the disk taking anything, by default. */
+const DEFAULT_DISK_TIMEOUT = 30_000;
 
 /**
  * Options of {@linkcode LocalFile.open}.
  *
  * @example
  * ```ts
- * import type { LocalFileOptions } from "./local_file.ts";
+ * import type { LocalFileOptions } from "@offlog/offlog";
  * const options: LocalFileOptions = { maxPendingBytes: 1 << 20, overflow: "drop-oldest" };
  * ```
  */
@@ -43,12 +44,12 @@ export interface LocalFileOptions {
 
 /**
  * A file opened for appending by this process, with the same non-blocking `write()`
- * as {@linkcode ProxyFile}, built on the same pump. It is what `Logger` uses with
+ * as {@linkcode ProxyFile}, built on the same writer. It is what `Logger` uses with
  * `localFile: true`.
  *
  * @example
  * ```ts
- * import { LocalFile } from "./local_file.ts";
+ * import { LocalFile } from "@offlog/offlog";
  * import assert from "node:assert/strict";
  * const path = await Deno.makeTempFile();
  * await using file = await LocalFile.open(path);
@@ -61,29 +62,11 @@ export interface LocalFileOptions {
 export class LocalFile implements AsyncDisposable {
   /** The path the file was opened at. */
   readonly path: string;
-  #file: Deno.FsFile;
-  #pump: Pump;
-  #closing: Promise<void> | null = null;
+  #writer: Writer<FileTransport>;
 
-  private constructor(path: string, file: Deno.FsFile, options: LocalFileOptions) {
+  private constructor(path: string, writer: Writer<FileTransport>) {
     this.path = path;
-    this.#file = file;
-    const timeout = options.timeout ?? 30_000;
-    this.#pump = new Pump({
-      path,
-      timeout,
-      batchUnits: BATCH_UNITS,
-      maxPendingBytes: options.maxPendingBytes ?? Number.POSITIVE_INFINITY,
-      overflow: options.overflow ?? "drop-newest",
-      onDrop: options.onDrop,
-      timedOut: (pending) =>
-        new Deno.errors.TimedOut(
-          `Timed out after ${timeout} ms waiting for the disk to take "${path}": ` +
-            `${pending} bytes not written`,
-        ),
-    }, this.#outlet());
-    // A local file's "done" is "in the file": there are no acknowledgements.
-    this.#pump.delivery.useAcknowledgements(false);
+    this.#writer = writer;
   }
 
   /**
@@ -93,10 +76,12 @@ export class LocalFile implements AsyncDisposable {
    * @param options Queue bound and flush timeout.
    * @returns The open file.
    * @throws What `Deno.open` throws, e.g. `Deno.errors.NotFound`.
+   * @throws {TypeError} The path is not a non-empty string, or holds NUL.
+   * @throws {RangeError} `timeout`, `maxPendingBytes` or `overflow` is out of range.
    *
    * @example
    * ```ts
-   * import { LocalFile } from "./local_file.ts";
+   * import { LocalFile } from "@offlog/offlog";
    * const path = await Deno.makeTempFile();
    * const file = await LocalFile.open(path);
    * await file.close();
@@ -104,11 +89,24 @@ export class LocalFile implements AsyncDisposable {
    * ```
    */
   static async open(path: string, options: LocalFileOptions = {}): Promise<LocalFile> {
+    const { timeout } = checkOpen(path, options, DEFAULT_DISK_TIMEOUT);
     const handle = await Deno.open(path, { append: true, create: true });
-    const file = new LocalFile(path, handle, options);
+    const settings = writerOptions(
+      path,
+      timeout,
+      options,
+      (pending) =>
+        new Deno.errors.TimedOut(
+          `Timed out after ${timeout} ms waiting for the disk to take "${path}": ` +
+            `${pending} bytes not written`,
+        ),
+    );
+    // No record limit: nothing on the way cuts a record.
+    settings.maxRecordBytes = Number.POSITIVE_INFINITY;
+    const writer = new Writer(settings, (events) => new FileTransport(handle, events));
     // Exit handling starts with the first open file, never in a constructor.
-    register(file);
-    return file;
+    writer.register();
+    return new LocalFile(path, writer);
   }
 
   /**
@@ -120,7 +118,7 @@ export class LocalFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { LocalFile } from "./local_file.ts";
+   * import { LocalFile } from "@offlog/offlog";
    * import assert from "node:assert/strict";
    * const path = await Deno.makeTempFile();
    * await using file = await LocalFile.open(path);
@@ -130,7 +128,7 @@ export class LocalFile implements AsyncDisposable {
    * ```
    */
   write(data: string | Uint8Array): void {
-    this.#pump.write(data);
+    this.#writer.write(data);
   }
 
   /**
@@ -144,7 +142,7 @@ export class LocalFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { LocalFile } from "./local_file.ts";
+   * import { LocalFile } from "@offlog/offlog";
    * import assert from "node:assert/strict";
    * const path = await Deno.makeTempFile();
    * await using file = await LocalFile.open(path);
@@ -154,8 +152,7 @@ export class LocalFile implements AsyncDisposable {
    * ```
    */
   flush(options: FlushOptions = {}): Promise<void> {
-    const flushed = this.#pump.flush();
-    return options.durable ? flushed.then(() => this.#file.syncData()) : flushed;
+    return this.#writer.flush(options.durable ?? false);
   }
 
   /**
@@ -165,7 +162,7 @@ export class LocalFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { LocalFile } from "./local_file.ts";
+   * import { LocalFile } from "@offlog/offlog";
    * import assert from "node:assert/strict";
    * const path = await Deno.makeTempFile();
    * const file = await LocalFile.open(path);
@@ -175,7 +172,7 @@ export class LocalFile implements AsyncDisposable {
    * ```
    */
   close(): Promise<void> {
-    return this.#closing ??= this.#close();
+    return this.#writer.close();
   }
 
   /**
@@ -185,7 +182,7 @@ export class LocalFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { LocalFile } from "./local_file.ts";
+   * import { LocalFile } from "@offlog/offlog";
    * const path = await Deno.makeTempFile();
    * await using file = await LocalFile.open(path);
    * ```
@@ -196,54 +193,21 @@ export class LocalFile implements AsyncDisposable {
 
   /** Records written but not yet in the file. */
   get pendingRecords(): number {
-    return this.#pump.pendingRecords;
+    return this.#writer.pendingRecords;
   }
 
   /** Size of what is not yet in the file, in bytes (see `ProxyFile.pendingSize`). */
   get pendingSize(): number {
-    return this.#pump.pendingSize;
+    return this.#writer.pendingSize;
   }
 
   /** Records dropped by the queue bound. */
   get droppedRecords(): number {
-    return this.#pump.droppedRecords;
+    return this.#writer.droppedRecords;
   }
 
   /** Their size. */
   get droppedSize(): number {
-    return this.#pump.droppedSize;
-  }
-
-  /** Batches go straight into the file. */
-  #outlet(): Outlet {
-    const noop = () => {};
-    return {
-      begin: noop,
-      headerBytes: () => 0,
-      resend: () => null,
-      taken: noop,
-      send: async (batch: OutBatch) => {
-        for (let offset = 0; offset < batch.bytes.length;) {
-          offset += await this.#file.write(batch.bytes.subarray(offset));
-        }
-      },
-      keepsFailed: () => false,
-      sendControl: () => Promise.resolve(),
-      sendFailed: (cause: unknown) => {
-        this.#pump.fail(cause instanceof Error ? cause : new Error(String(cause)));
-        return Promise.resolve();
-      },
-      stopped: () => Promise.resolve(),
-      hold: noop,
-      release: noop,
-    };
-  }
-
-  async #close(): Promise<void> {
-    unregister(this);
-    await this.#pump.close(() => Promise.resolve(), () => {
-      this.#file.close();
-      return Promise.resolve();
-    });
+    return this.#writer.droppedSize;
   }
 }

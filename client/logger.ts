@@ -9,14 +9,8 @@ import { format } from "node:util";
 import { CRITICAL, DEBUG, ERROR, INFO, levelName, WARNING } from "./levels.ts";
 import type { FlushOptions } from "./record_file.ts";
 import type { LoggerFile, LoggerOptions, LogRecord } from "./logger_options.ts";
-import {
-  checkLevels,
-  formatRecord,
-  openFile,
-  placeholders,
-  type Sink,
-  syncSink,
-} from "./_logger_util.ts";
+import { checkLevels, formatRecord, openFile, placeholders } from "./_logger_util.ts";
+import { type Sink, syncSink } from "./_logger_util.ts";
 
 export type { LoggerFile, LoggerOptions, LogRecord } from "./logger_options.ts";
 
@@ -36,8 +30,8 @@ export type { LoggerFile, LoggerOptions, LogRecord } from "./logger_options.ts";
  *
  * @example
  * ```ts
- * import { Logger } from "./logger.ts";
- * import { serve } from "../server/serve.ts";
+ * import { Logger } from "@offlog/offlog";
+ * import { serve } from "@offlog/server";
  * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const socketPath = `${dir}/offlog.sock`;

@@ -17,7 +17,7 @@ import type { RecordFile } from "./record_file.ts";
  *
  * @example
  * ```ts
- * import type { LoggerOptions } from "./logger.ts";
+ * import type { LoggerOptions } from "@offlog/offlog";
  * const options: LoggerOptions = { stdoutLevel: null, localFile: true };
  * ```
  */
@@ -54,7 +54,7 @@ export interface LoggerOptions extends ProxyFileOptions {
  *
  * @example
  * ```ts
- * import type { LogRecord } from "./logger.ts";
+ * import type { LogRecord } from "@offlog/offlog";
  * const record: LogRecord = {
  *   name: "app", level: 20, levelName: "INFO", message: "hi", time: 0, error: undefined,
  * };
@@ -81,7 +81,7 @@ export interface LogRecord {
  *
  * @example
  * ```ts
- * import type { LoggerFile } from "./logger.ts";
+ * import type { LoggerFile } from "@offlog/offlog";
  * const memory: LoggerFile = {
  *   write: () => {},
  *   flush: () => Promise.resolve(),

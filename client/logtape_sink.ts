@@ -16,6 +16,7 @@ import {
 import { LocalFile } from "./local_file.ts";
 import { ProxyFile, type ProxyFileOptions } from "./proxy_file.ts";
 import type { RecordFile } from "./record_file.ts";
+import { localOptions } from "./_logger_util.ts";
 
 /**
  * A LogTape sink writing to an offlog file. LogTape's `drain()` flushes it; LogTape's
@@ -23,9 +24,9 @@ import type { RecordFile } from "./record_file.ts";
  *
  * @example
  * ```ts
- * import { getOfflogSink, type OfflogSink } from "./logtape_sink.ts";
- * import { ProxyFile } from "./proxy_file.ts";
- * import { serve } from "../server/serve.ts";
+ * import { getOfflogSink, type OfflogSink } from "@offlog/offlog/logtape";
+ * import { ProxyFile } from "@offlog/offlog";
+ * import { serve } from "@offlog/server";
  * const dir = await Deno.makeTempDir();
  * const socketPath = `${dir}/offlog.sock`;
  * await using server = await serve({ socketPath, quiet: true });
@@ -44,7 +45,7 @@ export type OfflogSink = Sink & Drainable & AsyncDisposable;
  * @example
  * ```ts
  * import { getTextFormatter } from "@logtape/logtape";
- * import type { OfflogSinkOptions } from "./logtape_sink.ts";
+ * import type { OfflogSinkOptions } from "@offlog/offlog/logtape";
  * const options: OfflogSinkOptions = {
  *   formatter: getTextFormatter({ timestamp: "date-time-timezone" }),
  *   closeFile: false,
@@ -76,7 +77,7 @@ export interface OfflogSinkOptions {
  *
  * @example
  * ```ts
- * import type { OpenOfflogSinkOptions } from "./logtape_sink.ts";
+ * import type { OpenOfflogSinkOptions } from "@offlog/offlog/logtape";
  * const options: OpenOfflogSinkOptions = { socketPath: "/run/offlog.sock", timeout: 2000 };
  * ```
  */
@@ -110,9 +111,9 @@ export interface OpenOfflogSinkOptions extends ProxyFileOptions {
  * @example
  * ```ts
  * import { configure, getLogger, reset } from "@logtape/logtape";
- * import { getOfflogSink } from "./logtape_sink.ts";
- * import { ProxyFile } from "./proxy_file.ts";
- * import { serve } from "../server/serve.ts";
+ * import { getOfflogSink } from "@offlog/offlog/logtape";
+ * import { ProxyFile } from "@offlog/offlog";
+ * import { serve } from "@offlog/server";
  * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const socketPath = `${dir}/offlog.sock`;
@@ -164,8 +165,8 @@ export function getOfflogSink(
  * @example
  * ```ts
  * import { configure, getLogger, reset } from "@logtape/logtape";
- * import { openOfflogSink } from "./logtape_sink.ts";
- * import { serve } from "../server/serve.ts";
+ * import { openOfflogSink } from "@offlog/offlog/logtape";
+ * import { serve } from "@offlog/server";
  * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const socketPath = `${dir}/offlog.sock`;
@@ -188,12 +189,7 @@ export async function openOfflogSink(
 ): Promise<OfflogSink> {
   const { formatter, localFile, durable, ...fileOptions } = options;
   const file = localFile
-    ? await LocalFile.open(path, {
-      ...(fileOptions.maxPendingBytes === undefined
-        ? {}
-        : { maxPendingBytes: fileOptions.maxPendingBytes }),
-      ...(fileOptions.overflow === undefined ? {} : { overflow: fileOptions.overflow }),
-    })
+    ? await LocalFile.open(path, localOptions(fileOptions))
     : await ProxyFile.open(path, fileOptions);
   return getOfflogSink(file, {
     ...(formatter === undefined ? {} : { formatter }),

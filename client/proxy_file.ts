@@ -8,22 +8,17 @@
 import {
   DEFAULT_SOCKET_PATH,
   DEFAULT_TIMEOUT_MS,
-  MAX_RECORD_BYTES,
   type ProtocolVersion,
 } from "../protocol/mod.ts";
-import { handshake } from "./_handshake.ts";
-import { Connection } from "./_connection.ts";
-import { Pump } from "./_pump.ts";
-import { register, unregister } from "./_registry.ts";
+import { handshake } from "./transports/handshake.ts";
+import { SocketTransport } from "./transports/socket.ts";
+import { checkOpen, writerOptions } from "./writer/options.ts";
+import { Writer } from "./writer/writer.ts";
 import type { FlushOptions } from "./record_file.ts";
-
 import type { FlushCallback, ProxyFileOptions } from "./proxy_file_options.ts";
 
 export type { FlushCallback, ProxyFileOptions } from "./proxy_file_options.ts";
-export type { OverflowPolicy } from "./_pump.ts";
-
-/** Bytes per frame the pump sends at most: large writes, few syscalls. */
-const BATCH_UNITS = 1024 * 1024;
+export type { OverflowPolicy } from "./writer/writer.ts";
 
 /**
  * A file opened for appending by an offlog server on this client's behalf.
@@ -34,15 +29,14 @@ const BATCH_UNITS = 1024 * 1024;
  * clients write to it. Errors from the server are thrown by the next `write()`,
  * `flush()` or `close()`.
  *
- * Strings are encoded into the queue a group at a time, soon after they are written,
- * and byte arrays copied in, so the queue holds bytes rather than the program's
- * objects; past 4 MiB queued, records are kept as written until sent. So do not change
- * a `Uint8Array` after passing it to `write()`.
+ * The queue keeps each string or byte array as written, and the pump encodes a batch
+ * at a time into one reused buffer, off the caller's path. So do not change a
+ * `Uint8Array` after passing it to `write()`.
  *
  * @example
  * ```ts
- * import { ProxyFile } from "./proxy_file.ts";
- * import { serve } from "../server/serve.ts";
+ * import { ProxyFile } from "@offlog/offlog";
+ * import { serve } from "@offlog/server";
  * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const socketPath = `${dir}/offlog.sock`;
@@ -60,41 +54,12 @@ export class ProxyFile implements AsyncDisposable {
   /** The server's socket. */
   readonly socketPath: string;
 
-  #pump: Pump;
-  #connection: Connection;
-  #closing: Promise<void> | null = null;
+  #writer: Writer<SocketTransport>;
 
-  private constructor(
-    path: string,
-    socketPath: string,
-    timeout: number,
-    options: ProxyFileOptions,
-    opened: Awaited<ReturnType<typeof handshake>>,
-  ) {
+  private constructor(path: string, socketPath: string, writer: Writer<SocketTransport>) {
     this.path = path;
     this.socketPath = socketPath;
-    this.#connection = new Connection(opened, {
-      socketPath,
-      path,
-      timeout,
-      reconnect: options.reconnect ?? false,
-      onRotated: options.onRotated,
-    });
-    this.#pump = new Pump({
-      path,
-      timeout,
-      batchUnits: BATCH_UNITS,
-      maxPendingBytes: options.maxPendingBytes ?? Number.POSITIVE_INFINITY,
-      overflow: options.overflow ?? "drop-newest",
-      onDrop: options.onDrop,
-      maxRecordBytes: MAX_RECORD_BYTES,
-      timedOut: (pending) =>
-        new Deno.errors.TimedOut(
-          `Timed out after ${timeout} ms waiting for the offlog server at ` +
-            `"${socketPath}" to write "${path}": ${pending} bytes not sent`,
-        ),
-    }, this.#connection);
-    this.#connection.attach(this.#pump);
+    this.#writer = writer;
   }
 
   /**
@@ -112,8 +77,8 @@ export class ProxyFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { ProxyFile } from "./proxy_file.ts";
-   * import { serve } from "../server/serve.ts";
+   * import { ProxyFile } from "@offlog/offlog";
+   * import { serve } from "@offlog/server";
    * import assert from "node:assert/strict";
    * const dir = await Deno.makeTempDir();
    * const socketPath = `${dir}/offlog.sock`;
@@ -125,33 +90,32 @@ export class ProxyFile implements AsyncDisposable {
    * ```
    */
   static async open(path: string, options: ProxyFileOptions = {}): Promise<ProxyFile> {
-    if (typeof path !== "string" || path.length === 0) {
-      throw new TypeError(
-        `Cannot open ${JSON.stringify(path)}: path must be a non-empty string`,
-      );
-    }
+    const checked = checkOpen(path, options, DEFAULT_TIMEOUT_MS);
+    const { timeout } = checked;
     const socketPath = options.socketPath ?? DEFAULT_SOCKET_PATH;
-    const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
-    if (!(timeout > 0) || !Number.isFinite(timeout)) {
-      throw new RangeError(
-        `Cannot open "${path}": timeout must be a positive number of ms`,
-      );
-    }
-    const max = options.maxPendingBytes;
-    if (max !== undefined && !(max >= 0)) {
-      throw new RangeError(`Cannot open "${path}": maxPendingBytes must not be negative`);
-    }
-    if (path.includes("\0")) {
-      throw new TypeError(
-        `Cannot open ${JSON.stringify(path)}: a path cannot contain NUL`,
-      );
-    }
-    const absolute = path.startsWith("/") ? path : resolveRelative(path);
+    const absolute = checked.path;
     const opened = await handshake(socketPath, absolute, timeout);
-    const file = new ProxyFile(absolute, socketPath, timeout, options, opened);
+    const settings = writerOptions(
+      absolute,
+      timeout,
+      options,
+      (pending) =>
+        new Deno.errors.TimedOut(
+          `Timed out after ${timeout} ms waiting for the offlog server at ` +
+            `"${socketPath}" to write "${absolute}": ${pending} bytes not confirmed`,
+        ),
+    );
+    const writer = new Writer(settings, (events) =>
+      new SocketTransport(opened, {
+        socketPath,
+        path: absolute,
+        timeout,
+        reconnect: options.reconnect ?? false,
+        onRotated: options.onRotated,
+      }, events));
     // Exit handling starts with the first open file, never in a constructor.
-    register(file);
-    return file;
+    writer.register();
+    return new ProxyFile(absolute, socketPath, writer);
   }
 
   /**
@@ -165,8 +129,8 @@ export class ProxyFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { ProxyFile } from "./proxy_file.ts";
-   * import { serve } from "../server/serve.ts";
+   * import { ProxyFile } from "@offlog/offlog";
+   * import { serve } from "@offlog/server";
    * import assert from "node:assert/strict";
    * const dir = await Deno.makeTempDir();
    * const socketPath = `${dir}/offlog.sock`;
@@ -180,7 +144,7 @@ export class ProxyFile implements AsyncDisposable {
    * ```
    */
   write(data: string | Uint8Array): void {
-    this.#pump.write(data);
+    this.#writer.write(data);
   }
 
   /**
@@ -201,8 +165,8 @@ export class ProxyFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { ProxyFile } from "./proxy_file.ts";
-   * import { serve } from "../server/serve.ts";
+   * import { ProxyFile } from "@offlog/offlog";
+   * import { serve } from "@offlog/server";
    * import assert from "node:assert/strict";
    * const dir = await Deno.makeTempDir();
    * const socketPath = `${dir}/offlog.sock`;
@@ -220,12 +184,11 @@ export class ProxyFile implements AsyncDisposable {
     if (typeof options === "function") {
       // pino's destination contract: flush(callback).
       const callback = options;
-      const flushed = this.#pump.flush();
+      const flushed = this.#writer.flush();
       flushed.then(() => callback(null), (error: Error) => callback(error));
       return flushed.catch(() => {});
     }
-    const flushed = this.#pump.flush();
-    return options.durable ? flushed.then(() => this.#connection.sync()) : flushed;
+    return this.#writer.flush(options.durable ?? false);
   }
 
   /**
@@ -238,8 +201,8 @@ export class ProxyFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { ProxyFile } from "./proxy_file.ts";
-   * import { serve } from "../server/serve.ts";
+   * import { ProxyFile } from "@offlog/offlog";
+   * import { serve } from "@offlog/server";
    * import assert from "node:assert/strict";
    * const dir = await Deno.makeTempDir();
    * const socketPath = `${dir}/offlog.sock`;
@@ -252,7 +215,7 @@ export class ProxyFile implements AsyncDisposable {
    * ```
    */
   close(): Promise<void> {
-    return this.#closing ??= this.#close();
+    return this.#writer.close();
   }
 
   /**
@@ -262,8 +225,8 @@ export class ProxyFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { ProxyFile } from "./proxy_file.ts";
-   * import { serve } from "../server/serve.ts";
+   * import { ProxyFile } from "@offlog/offlog";
+   * import { serve } from "@offlog/server";
    * import assert from "node:assert/strict";
    * const dir = await Deno.makeTempDir();
    * const socketPath = `${dir}/offlog.sock`;
@@ -287,8 +250,8 @@ export class ProxyFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { ProxyFile } from "./proxy_file.ts";
-   * import { serve } from "../server/serve.ts";
+   * import { ProxyFile } from "@offlog/offlog";
+   * import { serve } from "@offlog/server";
    * import assert from "node:assert/strict";
    * const dir = await Deno.makeTempDir();
    * const socketPath = `${dir}/offlog.sock`;
@@ -309,62 +272,31 @@ export class ProxyFile implements AsyncDisposable {
 
   /** The protocol spoken: `"offlog/1"`, or `"0.x"` with a 0.x server. */
   get protocol(): ProtocolVersion {
-    return this.#connection.version;
+    return this.#writer.transport.version;
   }
 
   /** Whether a connection to the server is up (false while reconnecting). */
   get connected(): boolean {
-    return this.#connection.state === "connected";
+    return this.#writer.transport.state === "connected";
   }
 
-  /** Records written but not yet in the socket (queued, being sent, or to resend). */
+  /** Records written but not yet in the socket (queued, or being sent or resent). */
   get pendingRecords(): number {
-    return this.#pump.pendingRecords + this.#connection.resendRecords;
+    return this.#writer.pendingRecords;
   }
 
-  /**
-   * Size of what is written but not yet in the socket, in bytes (the last strings
-   * written, until encoded, by their UTF-16 length: the same for ASCII).
-   */
+  /** Their size, in bytes (a string by its UTF-16 length: the same for ASCII). */
   get pendingSize(): number {
-    return this.#pump.pendingSize + this.#connection.resendSize;
+    return this.#writer.pendingSize;
   }
 
   /** Records dropped so far because the queue was full. */
   get droppedRecords(): number {
-    return this.#pump.droppedRecords;
+    return this.#writer.droppedRecords;
   }
 
   /** Size of the records dropped so far (bytes; a string by its UTF-16 length). */
   get droppedSize(): number {
-    return this.#pump.droppedSize;
+    return this.#writer.droppedSize;
   }
-
-  /** Applies the overflow policy; `true` when the new record may be queued. */
-  async #close(): Promise<void> {
-    unregister(this);
-    await this.#pump.close(
-      () => this.#connection.finish(),
-      () => this.#connection.close(),
-    );
-  }
-}
-
-function resolveRelative(path: string): string {
-  let cwd: string;
-  try {
-    cwd = Deno.cwd();
-  } catch (cause) {
-    throw new TypeError(
-      `Cannot open "${path}": a relative path needs the working directory (grant read access or pass an absolute path)`,
-      { cause },
-    );
-  }
-  const parts: string[] = [];
-  for (const part of `${cwd}/${path}`.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") parts.pop();
-    else parts.push(part);
-  }
-  return "/" + parts.join("/");
 }

@@ -4,14 +4,14 @@
  * @module
  */
 
-import type { OverflowPolicy } from "./_pump.ts";
+import type { OverflowPolicy } from "./writer/writer.ts";
 
 /**
  * A callback for `flush()`, as pino passes one: called with `null` or the error.
  *
  * @example
  * ```ts
- * import type { FlushCallback } from "./proxy_file_options.ts";
+ * import type { FlushCallback } from "@offlog/offlog";
  * const done: FlushCallback = (error) => { if (error) console.error(error); };
  * ```
  */
@@ -22,7 +22,7 @@ export type FlushCallback = (error: Error | null) => void;
  *
  * @example
  * ```ts
- * import type { ProxyFileOptions } from "./proxy_file_options.ts";
+ * import type { ProxyFileOptions } from "@offlog/offlog";
  * const options: ProxyFileOptions = { socketPath: "/run/offlog.sock", reconnect: true };
  * ```
  */

@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import type { FlushOptions } from "./record_file.ts";
+ * import type { FlushOptions } from "@offlog/offlog";
  * const options: FlushOptions = { durable: true };
  * ```
  */
@@ -28,7 +28,7 @@ export interface FlushOptions {
  *
  * @example
  * ```ts
- * import type { RecordFile } from "./record_file.ts";
+ * import type { RecordFile } from "@offlog/offlog";
  * import assert from "node:assert/strict";
  * const lines: string[] = [];
  * const memory: RecordFile = {

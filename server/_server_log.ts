@@ -11,6 +11,8 @@
  */
 
 import { format } from "node:util";
+import { timestamp } from "../common/timestamp.ts";
+import { writeAllSync } from "../common/write_all.ts";
 
 /**
  * The levels the server logs at.
@@ -122,7 +124,7 @@ export class ServerLog implements AsyncDisposable {
     const text = `[${timestamp(this.#clock())} offlog ${level}] ` +
       (args.length === 0 ? message : format(message, ...args)) + "\n";
     const bytes = encoder.encode(text);
-    if (!this.#quiet) writeAll(level === "INFO" ? Deno.stdout : Deno.stderr, bytes);
+    if (!this.#quiet) writeAllSync(level === "INFO" ? Deno.stdout : Deno.stderr, bytes);
     if (this.#file === null || this.#closing !== null) return;
     this.#queue.push(bytes);
     this.#queued += bytes.length;
@@ -248,7 +250,7 @@ export class ServerLog implements AsyncDisposable {
       // closed already
     }
     this.#file = null;
-    writeAll(
+    writeAllSync(
       Deno.stderr,
       encoder.encode(
         `offlog: cannot write the server's log file "${this.#path}": ${error}\n`,
@@ -262,34 +264,4 @@ export class ServerLog implements AsyncDisposable {
     this.#waiters = this.#waiters.filter((w) => w.until > this.#written);
     for (const { resolve } of ready) resolve();
   }
-}
-
-function writeAll(
-  stream: { writeSync(p: Uint8Array): number },
-  bytes: Uint8Array,
-): void {
-  for (let offset = 0; offset < bytes.length;) {
-    offset += stream.writeSync(bytes.subarray(offset));
-  }
-}
-
-// Local time as the Python server prints it, `YYYY-MM-DD HH:MM:SS.mmm`, the date and
-// time part computed once a second.
-let lastSecond = Number.NaN;
-let secondText = "";
-
-function pad(n: number, width = 2): string {
-  return String(n).padStart(width, "0");
-}
-
-/** Formats `ms` (epoch milliseconds) in local time. */
-function timestamp(ms: number): string {
-  const second = Math.floor(ms / 1000);
-  if (second !== lastSecond) {
-    const d = new Date(second * 1000);
-    secondText = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
-      `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.`;
-    lastSecond = second;
-  }
-  return secondText + pad(ms - second * 1000, 3);
 }

@@ -3,6 +3,7 @@
 // environment given, collect its output, and end it cleanly.
 
 import { collectOutput } from "./_output.ts";
+import { tempDir as sharedTempDir } from "./_server.ts";
 
 /** The repository root, as a path. */
 export const ROOT: string = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -108,15 +109,9 @@ export async function deno(
   return { code: status.code, stdout: proc.stdout(), stderr: proc.stderr() };
 }
 
-/** A fresh temporary directory, as its real path, removed at dispose. */
-export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.realPath(await Deno.makeTempDir({ prefix: "offlog_deploy_" }));
-  return {
-    path,
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(path, { recursive: true });
-    },
-  };
+/** The one temporary-directory helper (tests/_server.ts), with this file's prefix. */
+export function tempDir(): Promise<AsyncDisposable & { path: string }> {
+  return sharedTempDir("offlog_deploy_");
 }
 
 /**

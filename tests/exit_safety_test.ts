@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 
 import { flushAll, LocalFile, Logger, ProxyFile, setExitHandling } from "../mod.ts";
 
-import { listening } from "../client/_registry.ts";
+import { listening } from "../client/writer/registry.ts";
 
 import { startServer } from "./_server.ts";
 

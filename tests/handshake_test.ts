@@ -1,10 +1,12 @@
-// Opening a connection (client/_handshake.ts), through ProxyFile.open(): offlog/1 first,
-// the fallback to 0.x against a 0.x-style server, and servers that break the opening.
+// Opening a connection (client/transports/handshake.ts), alone and through
+// ProxyFile.open(): offlog/1 first, the fallback to 0.x against a 0.x-style server, and
+// servers that break the opening.
 
 import assert from "node:assert/strict";
 import { MessageTooLongError } from "../protocol/mod.ts";
 import { OfflogProtocolError, OfflogServerError, ProxyFile } from "../mod.ts";
-import { tempDir, waitUntil } from "./_server.ts";
+import { handshake } from "../client/transports/handshake.ts";
+import { startServer, tempDir, waitUntil } from "./_server.ts";
 import {
   fakeServer,
   mb,
@@ -124,4 +126,20 @@ Deno.test("ProxyFile fails with OfflogProtocolError on an ACK that arrives with 
     await file.close().catch(() => {});
   }
   assert.fail("write() did not throw");
+});
+
+Deno.test("handshake() opens the file with the real server in offlog/1 and hands over the connection", async () => {
+  await using server = await startServer();
+  const opened = await handshake(server.socketPath, `${server.dir}/h.log`, 2000);
+  try {
+    assert.equal(opened.version, "offlog/1");
+    assert.equal(opened.path, `${server.dir}/h.log`);
+    assert.deepEqual(opened.messages, []);
+  } finally {
+    opened.conn.close();
+  }
+  await assert.rejects(
+    handshake(server.socketPath, `${server.dir}/no/such/dir/h.log`, 2000),
+    Deno.errors.NotFound,
+  );
 });

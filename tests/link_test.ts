@@ -1,8 +1,11 @@
-// One connection's messages after the opening (client/_link.ts), through ProxyFile:
-// errors, BYE and ROTATED from a 0.x-style server, and servers that break the protocol.
+// One connection's messages after the opening (client/transports/link.ts): alone over
+// a socket pair, and through ProxyFile: errors, BYE and ROTATED from a 0.x-style server,
+// and servers that break the protocol.
 
 import assert from "node:assert/strict";
 import { OfflogProtocolError, OfflogServerError, ProxyFile } from "../mod.ts";
+import { Link } from "../client/transports/link.ts";
+import { MessageDecoder, type ServerMessage } from "../protocol/mod.ts";
 import { tempDir, waitUntil } from "./_server.ts";
 import {
   fakeServer,
@@ -145,3 +148,44 @@ for (const reconnect of [false, true]) {
     }
   });
 }
+
+Deno.test("Link reports each message; an ACK past what it sent ends it with OfflogProtocolError", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pair.sock`;
+  const listener = Deno.listen({ transport: "unix", path });
+  const [conn, peer] = await Promise.all([
+    Deno.connect({ transport: "unix", path }),
+    listener.accept(),
+  ]);
+  listener.close();
+  const messages: ServerMessage[] = [];
+  let ended: unknown = "not yet";
+  const link = new Link(
+    {
+      conn,
+      socketPath: path,
+      path: "/x.log",
+      version: "offlog/1",
+      decoder: new MessageDecoder(),
+      messages: [],
+    },
+    100,
+    {
+      onMessage: (_link, message) => messages.push(message),
+      onEnd: (_link, cause) => ended = cause,
+    },
+  );
+  link.hold(); // its reads do not keep the process alive by themselves
+  await link.send(new Uint8Array([0, 0, 0, 3, 0x61, 0x62, 0x0a]), 3);
+  const frame = new Uint8Array(7);
+  await peer.read(frame);
+  await peer.write(encoder.encode("ACK 3\0ROTATED\0ACK 4\0"));
+  await link.done;
+  link.release();
+  peer.close();
+  assert.equal(link.base, 100);
+  assert.deepEqual(messages, [{ type: "ack", bytes: 3 }, { type: "rotated" }]);
+  assert.ok(ended instanceof OfflogProtocolError, String(ended));
+  assert.match(ended.message, /"ACK 4" acknowledges more than the 3 bytes sent/);
+  link.close();
+});

@@ -60,9 +60,16 @@ Deno.test("Logger({ localFile: true }).flush() resolves while the program keeps 
       stdoutLevel: null,
       stderrLevel: null,
     });
-    const writer = writeBusily((line) => logger.info(line), 20_000);
+    const writer = writeBusily((line) => logger.info(line.slice(0, -1)), 20_000);
     await new Promise((r) => setTimeout(r, 50));
+    const before = writer.count();
     await within(logger.flush(), 3000, "flush()");
+    // Everything logged before the call is in the file (the program went on).
+    const text = await Deno.readTextFile(path);
+    assert.ok(
+      text.includes(`INFO] line ${before - 1} `),
+      "the last record before flush()",
+    );
     writer.stop();
     await logger.close();
   } finally {
@@ -90,4 +97,15 @@ Deno.test("LocalFile.write() checks its argument and bounds its queue like Proxy
   } finally {
     await Deno.remove(path);
   }
+});
+
+Deno.test("LocalFile.open() checks its arguments as ProxyFile.open() does", async () => {
+  await assert.rejects(LocalFile.open(""), TypeError);
+  await assert.rejects(LocalFile.open("/tmp/a\0b"), TypeError);
+  await assert.rejects(LocalFile.open("/tmp/x.log", { timeout: 0 }), RangeError);
+  await assert.rejects(LocalFile.open("/tmp/x.log", { maxPendingBytes: -1 }), RangeError);
+  await assert.rejects(
+    LocalFile.open("/tmp/x.log", { overflow: "later" as "error" }),
+    RangeError,
+  );
 });

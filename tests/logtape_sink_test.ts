@@ -104,3 +104,22 @@ Deno.test("getOfflogSink() rejects something that is not an offlog file", () => 
     TypeError,
   );
 });
+
+Deno.test("openOfflogSink({ localFile: true }) passes the queue options on, onDrop included", async () => {
+  const path = await Deno.makeTempFile();
+  try {
+    const drops: number[] = [];
+    const sink = await openOfflogSink(path, {
+      localFile: true,
+      maxPendingBytes: 4,
+      onDrop: (records) => drops.push(records),
+      formatter: () => "too long for the bound\n",
+    });
+    sink({} as Parameters<typeof sink>[0]);
+    await sink[Symbol.asyncDispose]();
+    assert.deepEqual(drops, [1]);
+    assert.equal(await Deno.readTextFile(path), "");
+  } finally {
+    await Deno.remove(path);
+  }
+});

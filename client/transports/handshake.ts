@@ -8,8 +8,8 @@ import {
   NOT_ABSOLUTE,
   type ProtocolVersion,
   type ServerMessage,
-} from "../protocol/mod.ts";
-import { OfflogConnectionError, OfflogProtocolError, serverError } from "./errors.ts";
+} from "../../protocol/mod.ts";
+import { OfflogConnectionError, OfflogProtocolError, serverError } from "../errors.ts";
 
 /** A connection on which the server answered `OK`. */
 export interface Opened {

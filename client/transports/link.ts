@@ -1,16 +1,17 @@
 // One connection of a ProxyFile to the server: sends frames, reads the server's
-// messages and reports them. A ProxyFile that reconnects has one Link per connection.
+// messages and reports them. A socket transport that reconnects has one Link per
+// connection.
 
+import { writeAll } from "../../common/write_all.ts";
 import {
-  FRAME_HEADER_BYTES,
   MessageTooLongError,
   type ProtocolVersion,
   type ServerMessage,
-} from "../protocol/mod.ts";
-import { type Opened, tooLong } from "./_handshake.ts";
-import { OfflogProtocolError } from "./errors.ts";
+} from "../../protocol/mod.ts";
+import { type Opened, tooLong } from "./handshake.ts";
+import { OfflogProtocolError } from "../errors.ts";
 
-/** What a link reports to its ProxyFile. */
+/** What a link reports to its transport. */
 export interface LinkEvents {
   onMessage(link: Link, message: ServerMessage): void;
   /**
@@ -46,7 +47,6 @@ export class Link {
     this.done = this.#read(opened, events);
   }
 
-  /** Writes all of `bytes`, one frame (offlog/1) or a run of 0.x records. */
   /** Whether the server said goodbye (`BYE`) on this link. */
   get gotBye(): boolean {
     return this.#gotBye;
@@ -62,13 +62,11 @@ export class Link {
     this.#exiting = true;
   }
 
-  async send(bytes: Uint8Array): Promise<void> {
+  /** Writes all of `bytes`: frames (offlog/1) or a run of 0.x records. */
+  send(bytes: Uint8Array, payload: number): Promise<void> {
     // Counted before writing: the server may acknowledge before the write returns.
-    this.#payloadSent += bytes.length -
-      (this.version === "offlog/1" ? FRAME_HEADER_BYTES : 0);
-    for (let offset = 0; offset < bytes.length;) {
-      offset += await this.conn.write(bytes.subarray(offset));
-    }
+    this.#payloadSent += payload;
+    return writeAll(this.conn, bytes);
   }
 
   /** Half-closes: the server reads to the end, writes, and says `BYE`. */

@@ -1,5 +1,10 @@
-// Local time as the seed prints it, `YYYY-MM-DD HH:MM:SS.mmm`, cached per millisecond
-// and per second since a logger asks for it on every record.
+/**
+ * Local time as the Python offlog prints it, `YYYY-MM-DD HH:MM:SS.mmm`: the client's
+ * `Logger` and the server's log both stamp every line with it, so it is cached per
+ * millisecond and its date and time part per second.
+ *
+ * @module
+ */
 
 let lastMs = Number.NaN;
 let lastStamp = "";
@@ -10,7 +15,12 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, "0");
 }
 
-/** Formats `ms` (epoch milliseconds) in local time. */
+/**
+ * Formats `ms` (epoch milliseconds) in local time.
+ *
+ * @param ms Epoch milliseconds.
+ * @returns `YYYY-MM-DD HH:MM:SS.mmm`.
+ */
 export function timestamp(ms: number): string {
   if (ms === lastMs) return lastStamp;
   const second = Math.floor(ms / 1000);

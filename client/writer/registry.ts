@@ -1,21 +1,27 @@
 // The writers open in this process, and the process listeners that keep their records
 // safe while any is open. exit_safety.ts documents the behaviour and exports the API.
+// Every way out that still runs JavaScript ends each open writer with its own close():
+// the same order as a program's close (wait until everything is confirmed, half-close,
+// the server's goodbye), so an exit loses nothing that a close() would not.
 //
 // Listeners are installed when the first writer registers and removed when the last
-// one unregisters (at the start of its close()):
-// - "beforeunload", which Deno fires each time the event loop runs dry: flush
-//   everything; a flush that must wait for the server keeps the loop alive, and the
-//   next "beforeunload" finds nothing to do, so the process exits (node:process's
-//   "beforeExit" would do the same, but loading node:process costs ~100 ms of CPU at
-//   start in every program);
+// one's close() has settled:
+// - "beforeunload", which Deno fires each time the event loop runs dry: close every
+//   writer; a close that must wait for the server keeps the loop alive (its deadline
+//   timer), and the next "beforeunload" finds nothing open, so the process exits
+//   (node:process's "beforeExit" would do the same, but loading node:process costs
+//   ~100 ms of CPU at start in every program);
 // - "unhandledrejection" and "error" on globalThis: prevent Deno's immediate exit,
-//   print the error as Deno does, flush, exit with code 1;
-// - SIGINT and SIGTERM (unless turned off): flush, exit with 130 or 143;
-// - "unload", the only thing Deno.exit() runs: report on stderr what cannot be sent.
+//   print the error as Deno does, close every writer, exit with code 1;
+// - SIGINT, SIGTERM and SIGHUP (unless turned off): close every writer, exit with 130,
+//   143 or 129;
+// - "unload", the only thing Deno.exit() runs, synchronously: no socket can be written
+//   then, so it reports on stderr what is lost.
 
-import { describeError } from "./_error_text.ts";
+import { describeError } from "../_error_text.ts";
+import { writeAllSync } from "../../common/write_all.ts";
 
-/** Something with queued data that can be flushed and closed. */
+/** An open writer, as the exit handling sees it. */
 export interface Flushable {
   readonly path: string;
   flush(): Promise<void>;
@@ -29,6 +35,7 @@ const open = new Set<Flushable>();
 const SIGNALS = [
   { signal: "SIGINT", listener: () => onSignal(130) },
   { signal: "SIGTERM", listener: () => onSignal(143) },
+  { signal: "SIGHUP", listener: () => onSignal(129) },
 ] as const;
 
 let handleSignals = true;
@@ -46,7 +53,7 @@ export function register(file: Flushable): void {
   if (!installed) install();
 }
 
-/** Removes a writer that is closing. */
+/** Removes a writer whose close() has settled. */
 export function unregister(file: Flushable): void {
   open.delete(file);
   if (open.size === 0 && installed) uninstall();
@@ -63,10 +70,12 @@ interface Failure {
   reason: unknown;
 }
 
-/** Flushes every open writer; resolves, once all have settled, with the failures. */
-async function flushEach(): Promise<Failure[]> {
+/** Flushes (or closes) every open writer; resolves, once all have settled, with the failures. */
+async function each(close: boolean): Promise<Failure[]> {
   const files = [...open];
-  const results = await Promise.allSettled(files.map((file) => file.flush()));
+  const results = await Promise.allSettled(
+    files.map((file) => close ? file.close() : file.flush()),
+  );
   const failures: Failure[] = [];
   results.forEach((result, i) => {
     if (result.status === "rejected") {
@@ -82,7 +91,7 @@ async function flushEach(): Promise<Failure[]> {
  */
 export async function flushOpen(): Promise<void> {
   const count = open.size;
-  const failures = await flushEach();
+  const failures = await each(false);
   if (failures.length === 0) return;
   const paths = failures.map(({ file }) => `"${file.path}"`).join(", ");
   throw new AggregateError(
@@ -91,7 +100,7 @@ export async function flushOpen(): Promise<void> {
   );
 }
 
-/** Sets whether SIGINT and SIGTERM are handled; applies at once if installed. */
+/** Sets whether SIGINT, SIGTERM and SIGHUP are handled; applies at once if installed. */
 export function setHandleSignals(value: boolean): void {
   handleSignals = value;
   if (!installed) return;
@@ -99,7 +108,7 @@ export function setHandleSignals(value: boolean): void {
   if (!value && signalsInstalled) removeSignals();
 }
 
-/** Whether SIGINT and SIGTERM are handled. */
+/** Whether SIGINT, SIGTERM and SIGHUP are handled. */
 export function handlesSignals(): boolean {
   return handleSignals;
 }
@@ -146,15 +155,15 @@ function removeSignals(): void {
 
 function onBeforeExit(): void {
   if (exiting) return;
-  // A flush that has to wait refs the connection, which keeps the loop alive.
-  void flushReporting();
+  // A close that has to wait keeps the loop alive with its deadline timer.
+  void closeReporting();
 }
 
 function onSignal(code: number): void {
   // A second signal while flushing: stop waiting (unload reports what is lost).
   if (exiting) Deno.exit(code);
   exiting = true;
-  void flushReporting().finally(() => Deno.exit(code));
+  void closeReporting().finally(() => Deno.exit(code));
 }
 
 function onUnhandledRejection(event: PromiseRejectionEvent): void {
@@ -187,32 +196,37 @@ function onFatal(event: Event, error: unknown, prefix: string): void {
     printUncaught(prefix, error);
     if (exiting) return;
     exiting = true;
-    void flushReporting().finally(() => Deno.exit(1));
+    void closeReporting().finally(() => Deno.exit(1));
   });
 }
 
-/** Flushes every open writer; prints, once each, the errors of those that fail. */
-async function flushReporting(): Promise<void> {
-  for (const { file, reason } of await flushEach()) {
+/**
+ * Closes every open writer; prints, once each, the errors of those that fail, and what
+ * they could not write.
+ */
+async function closeReporting(): Promise<void> {
+  for (const { file, reason } of await each(true)) {
     const key = typeof reason === "object" && reason !== null ? reason : file;
     if (reported.has(key)) continue;
     reported.add(key);
     const message = reason instanceof Error ? reason.message : String(reason);
     printError(`offlog: cannot flush "${file.path}": ${message}\n`);
+    reportLost(file, "");
   }
 }
 
 /** Deno.exit() runs only synchronous "unload" listeners: say what cannot be sent. */
 function onUnload(): void {
-  for (const file of open) {
-    const records = file.pendingRecords;
-    if (records === 0) continue;
-    printError(
-      `offlog: lost ${file.pendingSize} bytes in ${records} records for ` +
-        `"${file.path}": the process exited before they were written ` +
-        `(await flushAll() before Deno.exit())\n`,
-    );
-  }
+  for (const file of open) reportLost(file, " (await flushAll() before Deno.exit())");
+}
+
+function reportLost(file: Flushable, advice: string): void {
+  const records = file.pendingRecords;
+  if (records === 0) return;
+  printError(
+    `offlog: lost ${file.pendingSize} bytes in ${records} records for ` +
+      `"${file.path}": the process exited before they were written${advice}\n`,
+  );
 }
 
 function printUncaught(prefix: string, error: unknown): void {
@@ -222,11 +236,8 @@ function printUncaught(prefix: string, error: unknown): void {
 }
 
 function printError(text: string): void {
-  const bytes = encoder.encode(text);
   try {
-    for (let offset = 0; offset < bytes.length;) {
-      offset += Deno.stderr.writeSync(bytes.subarray(offset));
-    }
+    writeAllSync(Deno.stderr, encoder.encode(text));
   } catch {
     // stderr is closed: nowhere left to report
   }

@@ -1,24 +1,29 @@
-// Unit tests of client/_connection.ts: the reconnect backoff and the state machine,
-// against a peer socket in the test instead of a server.
+// Unit tests of client/transports/socket.ts: the reconnect backoff and the state
+// machine, under its writer, against a peer socket in the test where a server would
+// misbehave on cue (the real server is in proxy_file_test.ts and tests/faults/).
 import assert from "node:assert/strict";
-import { Connection, FIRST_RETRY, LAST_RETRY, nextDelay } from "../client/_connection.ts";
-import type { Opened } from "../client/_handshake.ts";
-import { Pump } from "../client/_pump.ts";
+import type { Opened } from "../client/transports/handshake.ts";
+import {
+  FIRST_RETRY,
+  LAST_RETRY,
+  nextDelay,
+  type SocketOptions,
+  SocketTransport,
+} from "../client/transports/socket.ts";
+import { Writer } from "../client/writer/writer.ts";
 import { OfflogConnectionError } from "../mod.ts";
 import { MessageDecoder } from "../protocol/mod.ts";
 
-/** A pump sending through `connection`, attached to it. */
-function attachedPump(connection: Connection): Pump {
-  const pump = new Pump({
+/** A writer whose transport is a SocketTransport on `opened`. */
+function socketWriter(opened: Opened, options: SocketOptions): Writer<SocketTransport> {
+  return new Writer({
     path: "/x.log",
     timeout: 2000,
-    batchUnits: 1024,
     maxPendingBytes: Number.POSITIVE_INFINITY,
     overflow: "drop-newest",
+    maxRecordBytes: 1 << 20,
     timedOut: () => new Deno.errors.TimedOut("no progress"),
-  }, connection);
-  connection.attach(pump);
-  return pump;
+  }, (events) => new SocketTransport(opened, options, events));
 }
 
 Deno.test("nextDelay: the reconnect wait doubles from 50 ms up to 5 s", () => {
@@ -40,7 +45,7 @@ async function socketPair(dir: string) {
   return { client, peer };
 }
 
-Deno.test("Connection: a lost link with reconnect retries with backoff, then connects and resends", async () => {
+Deno.test("SocketTransport: a lost link with reconnect retries with backoff, then connects and resends", async () => {
   const dir = await Deno.makeTempDir();
   const first = await socketPair(dir);
   const second = await socketPair(dir);
@@ -54,7 +59,7 @@ Deno.test("Connection: a lost link with reconnect retries with backoff, then con
     decoder: new MessageDecoder(),
     messages: [],
   });
-  const connection = new Connection(opened(first.client), {
+  const writer = socketWriter(opened(first.client), {
     socketPath: `${dir}/offlog.sock`,
     path: "/x.log",
     timeout: 2000,
@@ -73,19 +78,18 @@ Deno.test("Connection: a lost link with reconnect retries with backoff, then con
       return Promise.resolve(opened(second.client));
     },
   });
-  const pump = attachedPump(connection);
   try {
-    pump.write("one\n");
+    writer.write("one\n");
     const frame = new Uint8Array(8);
     await first.peer.read(frame); // 4-byte header and "one\n"; never acknowledged
     assert.equal(new TextDecoder().decode(frame.subarray(4)), "one\n");
     first.peer.close(); // the server is gone
-    const flushed = pump.flush();
+    const flushed = writer.flush();
     // The same frame arrives again on the new connection; acknowledge it.
     const again = new Uint8Array(8);
     await second.peer.read(again);
     assert.equal(new TextDecoder().decode(again.subarray(4)), "one\n");
-    assert.equal(connection.state, "connected");
+    assert.equal(writer.transport.state, "connected");
     await second.peer.write(new TextEncoder().encode("ACK 4\0"));
     await flushed;
     assert.equal(attempts.length, 3);
@@ -93,16 +97,17 @@ Deno.test("Connection: a lost link with reconnect retries with backoff, then con
     assert.ok(attempts[1]! - attempts[0]! >= 90, `${attempts}`);
     assert.ok(attempts[2]! - attempts[1]! >= 190, `${attempts}`);
   } finally {
-    await pump.close(() => Promise.resolve(), () => connection.close());
-    second.peer.close();
+    const closing = writer.close();
+    second.peer.close(); // the peer ends it; a server would say BYE first
+    await closing;
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("Connection: a lost link without reconnect fails the writer, saying how much was not confirmed", async () => {
+Deno.test("SocketTransport: a lost link without reconnect fails the writer, saying how much was not confirmed", async () => {
   const dir = await Deno.makeTempDir();
   const pair = await socketPair(dir);
-  const connection = new Connection({
+  const writer = socketWriter({
     conn: pair.client,
     socketPath: `${dir}/offlog.sock`,
     path: "/x.log",
@@ -116,19 +121,18 @@ Deno.test("Connection: a lost link without reconnect fails the writer, saying ho
     reconnect: false,
     onRotated: undefined,
   });
-  const pump = attachedPump(connection);
   try {
-    pump.write("one\n");
+    writer.write("one\n");
     await pair.peer.read(new Uint8Array(8));
     pair.peer.close();
-    await assert.rejects(pump.flush(), (error) => {
+    await assert.rejects(writer.flush(), (error) => {
       assert.ok(error instanceof OfflogConnectionError);
       assert.match(error.message, /4 bytes not confirmed written/);
       return true;
     });
-    assert.equal(connection.state, "failed");
+    assert.equal(writer.transport.state, "failed");
   } finally {
-    await pump.close(() => Promise.resolve(), () => connection.close()).catch(() => {});
+    await writer.close().catch(() => {});
     await Deno.remove(dir, { recursive: true });
   }
 });
