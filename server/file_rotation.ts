@@ -1,0 +1,186 @@
+/**
+ * {@linkcode FileRotation}: built-in rotation of one open file, as its writer sees
+ * it. The writer tells it what it wrote, asks between two writes whether the file is
+ * due and how many of the next units still go in, and has it rename the file; then the
+ * writer opens the path anew. So a rotation falls between two whole units, and the
+ * clients see nothing of it.
+ *
+ * @module
+ */
+
+import type { Compressor } from "./compressor.ts";
+import { RotatedFiles } from "./rotated_files.ts";
+import { type RotatePolicy, rotationDue, unitsBeforeRotation } from "./rotate_policy.ts";
+import { logText } from "./_log_text.ts";
+
+/**
+ * Options of {@linkcode FileRotation.open}.
+ *
+ * @example
+ * ```ts
+ * import type { FileRotationOptions } from "./file_rotation.ts";
+ * const options: FileRotationOptions = { bytes: 0, log: (message) => console.log(message) };
+ * ```
+ */
+export interface FileRotationOptions {
+  /** Bytes in the file as it was opened. */
+  bytes: number;
+  /** Compresses rotated files (`--rotate-compress`); without it they stay as they are. */
+  compressor?: Compressor | null;
+  /** Logs a line (a warning when `warning` is set). */
+  log?: (message: string, warning?: boolean) => void;
+  /**
+   * The clock, in ms.
+   * @default {performance.now}
+   */
+  now?: () => number;
+}
+
+/**
+ * Rotation of one file.
+ *
+ * @example
+ * ```ts
+ * import { FileRotation } from "./file_rotation.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/app.log`;
+ * const policy = { size: 4096, intervalMs: null, keep: 5, compress: false };
+ * const rotation = await FileRotation.open(path, policy, { bytes: 0 });
+ * await Deno.writeTextFile(path, "x".repeat(5000));
+ * rotation.wrote(5000);
+ * assert.equal(rotation.due(), "size");
+ * assert.equal(await rotation.rotate(), 5000); // the writer now reopens the path
+ * assert.equal((await Deno.stat(`${path}.1`)).size, 5000);
+ * assert.equal(rotation.bytes, 0);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class FileRotation {
+  /** The file's rotated files. */
+  readonly rotated: RotatedFiles;
+  #policy: RotatePolicy;
+  #compressor: Compressor | null;
+  #log: (message: string, warning?: boolean) => void;
+  #now: () => number;
+  #bytes: number;
+  #openedAt: number;
+  #rotations = 0;
+
+  private constructor(
+    rotated: RotatedFiles,
+    policy: RotatePolicy,
+    options: FileRotationOptions,
+  ) {
+    this.rotated = rotated;
+    this.#policy = policy;
+    this.#compressor = policy.compress ? options.compressor ?? null : null;
+    this.#log = options.log ?? (() => {});
+    this.#now = options.now ?? (() => performance.now());
+    this.#bytes = options.bytes;
+    this.#openedAt = this.#now();
+  }
+
+  /**
+   * Starts rotating a file just opened: tidies what a crash left among its rotated
+   * files, and has those still uncompressed compressed.
+   *
+   * @param path The file's path.
+   * @param policy When to rotate, how many to keep, whether to compress.
+   * @param options The file's size, the compressor, the log, the clock.
+   * @returns The file's rotation.
+   * @throws What listing or removing its rotated files throws.
+   */
+  static async open(
+    path: string,
+    policy: RotatePolicy,
+    options: FileRotationOptions,
+  ): Promise<FileRotation> {
+    const rotated = new RotatedFiles(path, policy);
+    const recovered = await rotated.recover();
+    const rotation = new FileRotation(rotated, policy, options);
+    if (recovered.removedTemporary) {
+      rotation.#log(
+        `Removed ${logText(rotated.temporary)}, an unfinished compression; its rotated ` +
+          `file is compressed again`,
+      );
+    }
+    for (const copy of recovered.removedCopies) {
+      rotation.#log(`Removed ${logText(copy)}: its compressed copy was complete`);
+    }
+    if (recovered.toCompress > 0) rotation.#compressor?.schedule(rotated);
+    return rotation;
+  }
+
+  /** Bytes in the file now. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Rotations of this file so far. */
+  get rotations(): number {
+    return this.#rotations;
+  }
+
+  /**
+   * The writer appended `bytes` to the file.
+   *
+   * @param bytes How many.
+   */
+  wrote(bytes: number): void {
+    this.#bytes += bytes;
+  }
+
+  /**
+   * Whether the file is due for rotation before the next write.
+   *
+   * @returns `"size"`, `"age"`, or `null`.
+   */
+  due(): "size" | "age" | null {
+    return rotationDue(this.#policy, this.#bytes, this.#openedAt, this.#now());
+  }
+
+  /**
+   * How many of the next units go into this file before it is due: up to the one
+   * that reaches the size, whole.
+   *
+   * @param sizes The sizes of the units queued next, in order.
+   * @returns How many to write before asking {@linkcode FileRotation.due} again.
+   */
+  unitsBefore(sizes: readonly number[]): number {
+    return unitsBeforeRotation(this.#policy, this.#bytes, sizes);
+  }
+
+  /**
+   * Renames the file into its rotated ones (`PATH` to `PATH.1`, the older shifted,
+   * those past `--rotate-keep` removed), logs `Rotated PATH (N bytes)`, and asks for
+   * compression. Call it between two writes, then open the path anew.
+   *
+   * @returns The bytes of the file rotated.
+   * @throws What renaming throws: the file was not rotated, and stays in use.
+   */
+  async rotate(): Promise<number> {
+    const bytes = this.#bytes;
+    const removed = await this.rotated.rotate();
+    this.#bytes = 0;
+    this.#openedAt = this.#now();
+    this.#rotations++;
+    this.#log(`Rotated ${logText(this.rotated.path)} (${bytes} bytes)`);
+    if (removed.length > 0) {
+      this.#log(`Removed ${removed.map(logText).join(", ")} (--rotate-keep)`);
+    }
+    this.#compressor?.schedule(this.rotated);
+    return bytes;
+  }
+
+  /**
+   * The file was opened anew at its path by someone else's rotation (SIGHUP, a move
+   * noticed): its size starts again from what the new file holds.
+   *
+   * @param bytes Bytes in the newly opened file.
+   */
+  reopened(bytes: number): void {
+    this.#bytes = bytes;
+    this.#openedAt = this.#now();
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * {@linkcode gzipFile}: compresses an open file into a new gzip file (readable by
+ * `gzip -d`) with `CompressionStream`, a chunk at a time.
+ *
+ * Deno compresses on the thread that calls it, the server's only one: the file is read
+ * in chunks of {@linkcode GZIP_CHUNK_BYTES}, and after each one the compressor waits for
+ * a timer turn, so that the server's reads, writes and acknowledgements go first. The
+ * memory it holds is a chunk and what the stream buffers of it, whatever the file's
+ * size.
+ *
+ * @module
+ */
+
+/**
+ * Bytes read from the source at a time: about a millisecond of compression here.
+ *
+ * @example
+ * ```ts
+ * import { GZIP_CHUNK_BYTES } from "./gzip_file.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(GZIP_CHUNK_BYTES, 64 * 1024);
+ * ```
+ */
+export const GZIP_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Options of {@linkcode gzipFile}.
+ *
+ * @example
+ * ```ts
+ * import type { GzipOptions } from "./gzip_file.ts";
+ * const options: GzipOptions = { signal: AbortSignal.timeout(60_000) };
+ * ```
+ */
+export interface GzipOptions {
+  /** Aborting it stops the compression; the target is left for the caller. */
+  signal?: AbortSignal;
+  /**
+   * Bytes read at a time.
+   * @default {65536}
+   */
+  chunkBytes?: number;
+}
+
+/**
+ * What {@linkcode gzipFile} wrote.
+ *
+ * @example
+ * ```ts
+ * import type { Gzipped } from "./gzip_file.ts";
+ * const result: Gzipped = { bytesIn: 1000, bytesOut: 120 };
+ * ```
+ */
+export interface Gzipped {
+  /** Bytes read from the source. */
+  bytesIn: number;
+  /** Bytes of the gzip file. */
+  bytesOut: number;
+}
+
+/**
+ * Compresses `source`, from where it stands to its end, into a new file at `target`
+ * (created, or truncated), then syncs the target (`fdatasync`) and closes it. The
+ * source stays open for the caller.
+ *
+ * @param source A file open for reading.
+ * @param target The gzip file to write.
+ * @param options A signal to stop, the chunk size.
+ * @returns The bytes read and written.
+ * @throws What reading or writing throws; the signal's reason once aborted.
+ *
+ * @example
+ * ```ts
+ * import { gzipFile } from "./gzip_file.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a.log`, "hello\n".repeat(1000));
+ * using source = await Deno.open(`${dir}/a.log`);
+ * const { bytesIn } = await gzipFile(source, `${dir}/a.log.gz`);
+ * assert.equal(bytesIn, 6000);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function gzipFile(
+  source: Deno.FsFile,
+  target: string,
+  options: GzipOptions = {},
+): Promise<Gzipped> {
+  const chunkBytes = options.chunkBytes ?? GZIP_CHUNK_BYTES;
+  const signal = options.signal;
+  const out = await Deno.open(target, { write: true, create: true, truncate: true });
+  try {
+    const stream = new CompressionStream("gzip");
+    const writer = stream.writable.getWriter();
+    let bytesOut = 0;
+    const draining = (async () => {
+      for await (const chunk of stream.readable) {
+        for (let offset = 0; offset < chunk.length;) {
+          offset += await out.write(chunk.subarray(offset));
+        }
+        bytesOut += chunk.length;
+      }
+    })();
+    let bytesIn = 0;
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        const buffer = new Uint8Array(chunkBytes);
+        const n = await source.read(buffer);
+        if (n === null) break;
+        bytesIn += n;
+        await writer.write(buffer.subarray(0, n));
+        await nextTurn();
+      }
+      await writer.close();
+    } catch (error) {
+      await writer.abort(error).catch(() => {});
+      await draining.catch(() => {});
+      throw error;
+    }
+    await draining;
+    await out.syncData();
+    return { bytesIn, bytesOut };
+  } finally {
+    out.close();
+  }
+}
+
+/** Resolves on a later turn of the event loop, after pending I/O callbacks. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}

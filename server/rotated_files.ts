@@ -1,0 +1,291 @@
+/**
+ * {@linkcode RotatedFiles}: the rotated files of one path, named as logrotate names
+ * them: `PATH.1` the newest, `PATH.2` older, ... `PATH.<keep>` the oldest kept, each
+ * `PATH.N.gz` once compressed. Every rename among them, the rotation's shift and the
+ * compressor's last step, is made here, one at a time, and never over an existing file.
+ *
+ * A compressed file is written as `.<name>.gz.tmp` beside the path (one per path: at
+ * most one compression of a path runs at a time), synced, renamed to `PATH.N.gz`, and
+ * only then is `PATH.N` removed. So after a crash (SIGKILL, power loss) at any step:
+ * a temporary file is never the only copy and is removed; `PATH.N` beside `PATH.N.gz`
+ * is the copy already compressed and is removed; a `PATH.N` alone is compressed again.
+ *
+ * @module
+ */
+
+/** One rotated file: its index, and whether it is the compressed one. */
+interface Slot {
+  plain: boolean;
+  gz: boolean;
+}
+
+/**
+ * What {@linkcode RotatedFiles.recover} found and did.
+ *
+ * @example
+ * ```ts
+ * import type { Recovered } from "./rotated_files.ts";
+ * const recovered: Recovered = { removedTemporary: false, removedCopies: [], toCompress: 0 };
+ * ```
+ */
+export interface Recovered {
+  /** A temporary file of an unfinished compression was removed. */
+  removedTemporary: boolean;
+  /** `PATH.N` files removed because `PATH.N.gz` was already complete. */
+  removedCopies: string[];
+  /** Rotated files still uncompressed (compression on). */
+  toCompress: number;
+}
+
+/**
+ * A rotated file opened for compression, and where its compressed copy goes.
+ *
+ * @example
+ * ```ts
+ * import type { CompressJob } from "./rotated_files.ts";
+ * function describe(job: CompressJob): string {
+ *   return `${job.source} -> ${job.temporary}`;
+ * }
+ * ```
+ */
+export interface CompressJob {
+  /** The rotated file's path when it was opened (it may move on while compressed). */
+  readonly source: string;
+  /** Open for reading; the caller closes it. */
+  readonly file: Deno.FsFile;
+  /** Its inode: how it is found again after later rotations renamed it. */
+  readonly ino: number;
+  /** Where to write the compressed copy before {@linkcode RotatedFiles.place}. */
+  readonly temporary: string;
+}
+
+/**
+ * The rotated files of one path.
+ *
+ * @example
+ * ```ts
+ * import { RotatedFiles } from "./rotated_files.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/app.log`;
+ * const rotated = new RotatedFiles(path, { keep: 2, compress: false });
+ * for (const text of ["a", "b", "c"]) {
+ *   await Deno.writeTextFile(path, text);
+ *   await rotated.rotate();
+ * }
+ * assert.equal(await Deno.readTextFile(`${path}.1`), "c");
+ * assert.equal(await Deno.readTextFile(`${path}.2`), "b");
+ * await assert.rejects(Deno.stat(`${path}.3`), Deno.errors.NotFound);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class RotatedFiles {
+  /** The live file's path. */
+  readonly path: string;
+  /** The temporary file of this path's compressions. */
+  readonly temporary: string;
+  #keep: number;
+  #compress: boolean;
+  #lock: Promise<unknown> = Promise.resolve();
+
+  /**
+   * The rotated files of `path`.
+   *
+   * @param path The live file, an absolute path.
+   * @param options How many rotated files to keep, and whether they are compressed.
+   */
+  constructor(path: string, options: { keep: number; compress: boolean }) {
+    this.path = path;
+    const slash = path.lastIndexOf("/");
+    this.temporary = `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.gz.tmp`;
+    this.#keep = options.keep;
+    this.#compress = options.compress;
+  }
+
+  /**
+   * The name of the rotated file at `index`.
+   *
+   * @param index 1 for the newest.
+   * @param gz The compressed one.
+   * @returns `PATH.<index>`, or `PATH.<index>.gz`.
+   */
+  name(index: number, gz = false): string {
+    return `${this.path}.${index}${gz ? ".gz" : ""}`;
+  }
+
+  /**
+   * Tidies what a crash may have left, as the path is opened: removes the temporary
+   * file, and `PATH.N` where `PATH.N.gz` is there.
+   *
+   * @returns What it found and did.
+   */
+  recover(): Promise<Recovered> {
+    return this.#locked(async () => {
+      const removedTemporary = await removeIfThere(this.temporary);
+      const removedCopies: string[] = [];
+      let toCompress = 0;
+      for (let index = 1;; index++) {
+        const slot = await this.#slot(index);
+        if (slot === null) break;
+        if (slot.plain && slot.gz) {
+          await Deno.remove(this.name(index));
+          removedCopies.push(this.name(index));
+        } else if (slot.plain && this.#compress) {
+          toCompress++;
+        }
+      }
+      return { removedTemporary, removedCopies, toCompress };
+    });
+  }
+
+  /**
+   * Moves the live file into the rotated ones: `PATH.N` becomes `PATH.N+1` from the
+   * oldest down (up to the first free number; files past it are left alone), `PATH`
+   * becomes `PATH.1`, and those past `keep` are removed. The caller opens `PATH` anew.
+   *
+   * @returns The rotated files removed past `keep`.
+   * @throws What renaming throws (the live file is then not moved).
+   */
+  rotate(): Promise<string[]> {
+    return this.#locked(async () => {
+      let free = 1;
+      while (await this.#slot(free) !== null) free++;
+      for (let index = free - 1; index >= 1; index--) {
+        const slot = (await this.#slot(index))!;
+        for (const gz of [false, true]) {
+          const want = gz ? slot.gz : slot.plain;
+          if (want) await renameFresh(this.name(index, gz), this.name(index + 1, gz));
+        }
+      }
+      await renameFresh(this.path, this.name(1));
+      const removed: string[] = [];
+      for (let index = this.#keep + 1; index <= free; index++) {
+        for (const gz of [false, true]) {
+          if (await removeIfThere(this.name(index, gz))) {
+            removed.push(this.name(index, gz));
+          }
+        }
+      }
+      return removed;
+    });
+  }
+
+  /**
+   * Opens the newest rotated file not yet compressed, for the compressor.
+   *
+   * @returns The job, or `null` when none is left (or compression is off).
+   */
+  nextToCompress(): Promise<CompressJob | null> {
+    if (!this.#compress) return Promise.resolve(null);
+    return this.#locked(async () => {
+      for (let index = 1; index <= this.#keep; index++) {
+        const slot = await this.#slot(index);
+        if (slot === null) return null;
+        if (!slot.plain || slot.gz) continue;
+        const source = this.name(index);
+        let file: Deno.FsFile;
+        try {
+          file = await Deno.open(source, { read: true });
+        } catch (error) {
+          if (error instanceof Deno.errors.NotFound) continue;
+          throw error;
+        }
+        const ino = (await file.stat()).ino;
+        if (ino === null) {
+          file.close();
+          return null;
+        }
+        return { source, file, ino, temporary: this.temporary };
+      }
+      return null;
+    });
+  }
+
+  /**
+   * Puts a finished compressed copy in place of its rotated file, wherever later
+   * rotations moved it: `PATH.N.gz` from the temporary file, then `PATH.N` removed.
+   * When the rotated file is gone (past `keep`), the copy is removed instead.
+   *
+   * @param job The job from {@linkcode RotatedFiles.nextToCompress}, its temporary
+   * file complete and synced.
+   * @returns Where the copy went, or `null` when it was removed.
+   */
+  place(job: CompressJob): Promise<string | null> {
+    return this.#locked(async () => {
+      for (let index = 1;; index++) {
+        const slot = await this.#slot(index);
+        if (slot === null) break;
+        if (!slot.plain || slot.gz) continue;
+        const ino = await inode(this.name(index));
+        if (ino !== job.ino) continue;
+        await renameFresh(job.temporary, this.name(index, true));
+        await Deno.remove(this.name(index));
+        return this.name(index, true);
+      }
+      await removeIfThere(job.temporary);
+      return null;
+    });
+  }
+
+  /**
+   * Removes the temporary file of a compression given up (shutdown, a failure).
+   *
+   * @returns A promise that resolves once it is gone.
+   */
+  async discard(): Promise<void> {
+    await this.#locked(() => removeIfThere(this.temporary));
+  }
+
+  /** What is at `index`, or `null` when neither `PATH.N` nor `PATH.N.gz` is. */
+  async #slot(index: number): Promise<Slot | null> {
+    const [plain, gz] = await Promise.all([
+      exists(this.name(index)),
+      exists(this.name(index, true)),
+    ]);
+    return plain || gz ? { plain, gz } : null;
+  }
+
+  /** Runs `job` after every earlier one; a failure does not stop later ones. */
+  #locked<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(job, job);
+    this.#lock = run.catch(() => {});
+    return run;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await lstatOrNull(path) !== null;
+}
+
+async function inode(path: string): Promise<number | null> {
+  return (await lstatOrNull(path))?.ino ?? null;
+}
+
+async function lstatOrNull(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.lstat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}
+
+async function removeIfThere(path: string): Promise<boolean> {
+  try {
+    await Deno.remove(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** Renames, but never over an existing file: rename(2) would replace it silently. */
+async function renameFresh(from: string, to: string): Promise<void> {
+  if (await exists(to)) {
+    throw new Deno.errors.AlreadyExists(
+      `Cannot rename "${from}" to "${to}": it exists, and is not overwritten`,
+    );
+  }
+  await Deno.rename(from, to);
+}

@@ -1,0 +1,76 @@
+// One file's built-in rotation, as its writer uses it (server/file_rotation.ts).
+
+import assert from "node:assert/strict";
+import { Compressor } from "../server/compressor.ts";
+import { FileRotation } from "../server/file_rotation.ts";
+import { tempDir } from "./_server.ts";
+
+const policy = { size: 4096, intervalMs: 60_000, keep: 2, compress: false };
+
+Deno.test("FileRotation is due by size once reached, and says how many units still go in", async () => {
+  await using dir = await tempDir();
+  const rotation = await FileRotation.open(`${dir.path}/a.log`, policy, { bytes: 4000 });
+  assert.equal(rotation.due(), null);
+  assert.equal(rotation.unitsBefore([50, 50, 50]), 2);
+  rotation.wrote(100);
+  assert.equal(rotation.bytes, 4100);
+  assert.equal(rotation.due(), "size");
+});
+
+Deno.test("FileRotation is due by age only once the file has data", async () => {
+  await using dir = await tempDir();
+  let now = 0;
+  const rotation = await FileRotation.open(`${dir.path}/a.log`, policy, {
+    bytes: 0,
+    now: () => now,
+  });
+  now = 60_000;
+  assert.equal(rotation.due(), null);
+  rotation.wrote(1);
+  assert.equal(rotation.due(), "age");
+  rotation.reopened(0);
+  rotation.wrote(1);
+  assert.equal(rotation.due(), null, "counted again from the reopen");
+});
+
+Deno.test("FileRotation.rotate() renames, logs Rotated PATH (N bytes), and starts again at 0", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/a.log`;
+  const lines: string[] = [];
+  const rotation = await FileRotation.open(path, policy, {
+    bytes: 0,
+    log: (message) => lines.push(message),
+  });
+  for (let k = 1; k <= 3; k++) {
+    await Deno.writeTextFile(path, "x".repeat(5000));
+    rotation.wrote(5000);
+    assert.equal(await rotation.rotate(), 5000);
+  }
+  assert.equal(rotation.rotations, 3);
+  assert.equal(rotation.bytes, 0);
+  assert.deepEqual(lines, [
+    `Rotated ${path} (5000 bytes)`,
+    `Rotated ${path} (5000 bytes)`,
+    `Rotated ${path} (5000 bytes)`,
+    `Removed ${path}.3 (--rotate-keep)`,
+  ]);
+});
+
+Deno.test("FileRotation.open() tidies a crash's leftovers and has the rest compressed", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/a.log`;
+  await Deno.writeTextFile(`${path}.1`, "one\n");
+  await Deno.writeTextFile(`${dir.path}/.a.log.gz.tmp`, "half");
+  const lines: string[] = [];
+  await using compressor = new Compressor();
+  await FileRotation.open(path, { ...policy, compress: true }, {
+    bytes: 0,
+    compressor,
+    log: (message) => lines.push(message),
+  });
+  await compressor.idle();
+  assert.match(lines[0]!, /^Removed .*\.a\.log\.gz\.tmp, an unfinished compression/);
+  await assert.rejects(Deno.stat(`${path}.1`), Deno.errors.NotFound);
+  assert.ok((await Deno.stat(`${path}.1.gz`)).isFile);
+  await assert.rejects(Deno.stat(`${dir.path}/.a.log.gz.tmp`), Deno.errors.NotFound);
+});
