@@ -19,12 +19,10 @@ import { logText } from "./_log_text.ts";
  * @example
  * ```ts
  * import type { FileRotationOptions } from "./file_rotation.ts";
- * const options: FileRotationOptions = { bytes: 0, log: (message) => console.log(message) };
+ * const options: FileRotationOptions = { log: (message) => console.log(message) };
  * ```
  */
 export interface FileRotationOptions {
-  /** Bytes in the file as it was opened. */
-  bytes: number;
   /** Compresses rotated files (`--rotate-compress`); without it they stay as they are. */
   compressor?: Compressor | null;
   /** Logs a line (a warning when `warning` is set). */
@@ -46,13 +44,11 @@ export interface FileRotationOptions {
  * const dir = await Deno.makeTempDir();
  * const path = `${dir}/app.log`;
  * const policy = { size: 4096, intervalMs: null, keep: 5, compress: false };
- * const rotation = await FileRotation.open(path, policy, { bytes: 0 });
+ * const rotation = await FileRotation.open(path, policy);
  * await Deno.writeTextFile(path, "x".repeat(5000));
- * rotation.wrote(5000);
- * assert.equal(rotation.due(), "size");
- * assert.equal(await rotation.rotate(), 5000); // the writer now reopens the path
+ * assert.equal(rotation.due(5000), "size");
+ * await rotation.rotate(5000); // the writer now opens the path anew
  * assert.equal((await Deno.stat(`${path}.1`)).size, 5000);
- * assert.equal(rotation.bytes, 0);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -63,7 +59,6 @@ export class FileRotation {
   #compressor: Compressor | null;
   #log: (message: string, warning?: boolean) => void;
   #now: () => number;
-  #bytes: number;
   #openedAt: number;
   #rotations = 0;
 
@@ -77,7 +72,6 @@ export class FileRotation {
     this.#compressor = policy.compress ? options.compressor ?? null : null;
     this.#log = options.log ?? (() => {});
     this.#now = options.now ?? (() => performance.now());
-    this.#bytes = options.bytes;
     this.#openedAt = this.#now();
   }
 
@@ -87,14 +81,14 @@ export class FileRotation {
    *
    * @param path The file's path.
    * @param policy When to rotate, how many to keep, whether to compress.
-   * @param options The file's size, the compressor, the log, the clock.
+   * @param options The compressor, the log, the clock.
    * @returns The file's rotation.
    * @throws What listing or removing its rotated files throws.
    */
   static async open(
     path: string,
     policy: RotatePolicy,
-    options: FileRotationOptions,
+    options: FileRotationOptions = {},
   ): Promise<FileRotation> {
     const rotated = new RotatedFiles(path, policy);
     const recovered = await rotated.recover();
@@ -112,43 +106,31 @@ export class FileRotation {
     return rotation;
   }
 
-  /** Bytes in the file now. */
-  get bytes(): number {
-    return this.#bytes;
-  }
-
   /** Rotations of this file so far. */
   get rotations(): number {
     return this.#rotations;
   }
 
   /**
-   * The writer appended `bytes` to the file.
-   *
-   * @param bytes How many.
-   */
-  wrote(bytes: number): void {
-    this.#bytes += bytes;
-  }
-
-  /**
    * Whether the file is due for rotation before the next write.
    *
+   * @param bytes Bytes in the file now.
    * @returns `"size"`, `"age"`, or `null`.
    */
-  due(): "size" | "age" | null {
-    return rotationDue(this.#policy, this.#bytes, this.#openedAt, this.#now());
+  due(bytes: number): "size" | "age" | null {
+    return rotationDue(this.#policy, bytes, this.#openedAt, this.#now());
   }
 
   /**
    * How many of the next units go into this file before it is due: up to the one
    * that reaches the size, whole.
    *
+   * @param bytes Bytes in the file now.
    * @param sizes The sizes of the units queued next, in order.
    * @returns How many to write before asking {@linkcode FileRotation.due} again.
    */
-  unitsBefore(sizes: readonly number[]): number {
-    return unitsBeforeRotation(this.#policy, this.#bytes, sizes);
+  unitsBefore(bytes: number, sizes: readonly number[]): number {
+    return unitsBeforeRotation(this.#policy, bytes, sizes);
   }
 
   /**
@@ -156,13 +138,12 @@ export class FileRotation {
    * those past `--rotate-keep` removed), logs `Rotated PATH (N bytes)`, and asks for
    * compression. Call it between two writes, then open the path anew.
    *
-   * @returns The bytes of the file rotated.
+   * @param bytes Bytes in the file, for the log.
+   * @returns A promise that resolves once renamed.
    * @throws What renaming throws: the file was not rotated, and stays in use.
    */
-  async rotate(): Promise<number> {
-    const bytes = this.#bytes;
+  async rotate(bytes: number): Promise<void> {
     const removed = await this.rotated.rotate();
-    this.#bytes = 0;
     this.#openedAt = this.#now();
     this.#rotations++;
     this.#log(`Rotated ${logText(this.rotated.path)} (${bytes} bytes)`);
@@ -170,17 +151,13 @@ export class FileRotation {
       this.#log(`Removed ${removed.map(logText).join(", ")} (--rotate-keep)`);
     }
     this.#compressor?.schedule(this.rotated);
-    return bytes;
   }
 
   /**
    * The file was opened anew at its path by someone else's rotation (SIGHUP, a move
-   * noticed): its size starts again from what the new file holds.
-   *
-   * @param bytes Bytes in the newly opened file.
+   * noticed): its age counts from now.
    */
-  reopened(bytes: number): void {
-    this.#bytes = bytes;
+  reopened(): void {
     this.#openedAt = this.#now();
   }
 }

@@ -9,45 +9,41 @@ const policy = { size: 4096, intervalMs: 60_000, keep: 2, compress: false };
 
 Deno.test("FileRotation is due by size once reached, and says how many units still go in", async () => {
   await using dir = await tempDir();
-  const rotation = await FileRotation.open(`${dir.path}/a.log`, policy, { bytes: 4000 });
-  assert.equal(rotation.due(), null);
-  assert.equal(rotation.unitsBefore([50, 50, 50]), 2);
-  rotation.wrote(100);
-  assert.equal(rotation.bytes, 4100);
-  assert.equal(rotation.due(), "size");
+  const rotation = await FileRotation.open(`${dir.path}/a.log`, policy);
+  assert.equal(rotation.due(4000), null);
+  assert.equal(rotation.unitsBefore(4000, [50, 50, 50]), 2);
+  assert.equal(rotation.due(4096), "size");
 });
 
 Deno.test("FileRotation is due by age only once the file has data", async () => {
   await using dir = await tempDir();
   let now = 0;
   const rotation = await FileRotation.open(`${dir.path}/a.log`, policy, {
-    bytes: 0,
     now: () => now,
   });
   now = 60_000;
-  assert.equal(rotation.due(), null);
-  rotation.wrote(1);
-  assert.equal(rotation.due(), "age");
-  rotation.reopened(0);
-  rotation.wrote(1);
-  assert.equal(rotation.due(), null, "counted again from the reopen");
+  assert.equal(rotation.due(0), null);
+  assert.equal(rotation.due(1), "age");
+  rotation.reopened();
+  assert.equal(rotation.due(1), null, "counted again from the reopen");
+  await Deno.writeTextFile(`${dir.path}/a.log`, "x");
+  await rotation.rotate(1);
+  now = 119_999;
+  assert.equal(rotation.due(1), null, "counted again from the rotation");
 });
 
-Deno.test("FileRotation.rotate() renames, logs Rotated PATH (N bytes), and starts again at 0", async () => {
+Deno.test("FileRotation.rotate() renames, logs Rotated PATH (N bytes) and what --rotate-keep removed", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/a.log`;
   const lines: string[] = [];
   const rotation = await FileRotation.open(path, policy, {
-    bytes: 0,
     log: (message) => lines.push(message),
   });
   for (let k = 1; k <= 3; k++) {
     await Deno.writeTextFile(path, "x".repeat(5000));
-    rotation.wrote(5000);
-    assert.equal(await rotation.rotate(), 5000);
+    await rotation.rotate(5000);
   }
   assert.equal(rotation.rotations, 3);
-  assert.equal(rotation.bytes, 0);
   assert.deepEqual(lines, [
     `Rotated ${path} (5000 bytes)`,
     `Rotated ${path} (5000 bytes)`,
@@ -64,7 +60,6 @@ Deno.test("FileRotation.open() tidies a crash's leftovers and has the rest compr
   const lines: string[] = [];
   await using compressor = new Compressor();
   await FileRotation.open(path, { ...policy, compress: true }, {
-    bytes: 0,
     compressor,
     log: (message) => lines.push(message),
   });
