@@ -13,6 +13,9 @@ import { RotatedFiles } from "./rotated_files.ts";
 import { type RotatePolicy, rotationDue, unitsBeforeRotation } from "./rotate_policy.ts";
 import { logText } from "./_log_text.ts";
 
+/** Milliseconds after a failed rotation before the next is tried. */
+const RETRY_MS = 1000;
+
 /**
  * Options of {@linkcode FileRotation.open}.
  *
@@ -61,6 +64,9 @@ export class FileRotation {
   #now: () => number;
   #openedAt: number;
   #rotations = 0;
+  /** After a failed rotation, none is tried before this time. */
+  #retryAt = -Infinity;
+  #lastError = "";
 
   private constructor(
     rotated: RotatedFiles,
@@ -82,8 +88,7 @@ export class FileRotation {
    * @param path The file's path.
    * @param policy When to rotate, how many to keep, whether to compress.
    * @param options The compressor, the log, the clock.
-   * @returns The file's rotation.
-   * @throws What listing or removing its rotated files throws.
+   * @returns The file's rotation; a failure to tidy is logged, not thrown.
    */
   static async open(
     path: string,
@@ -91,8 +96,18 @@ export class FileRotation {
     options: FileRotationOptions = {},
   ): Promise<FileRotation> {
     const rotated = new RotatedFiles(path, policy);
-    const recovered = await rotated.recover();
     const rotation = new FileRotation(rotated, policy, options);
+    let recovered;
+    try {
+      recovered = await rotated.recover();
+    } catch (error) {
+      // Rotating may still work; writing does.
+      rotation.#log(
+        `Could not look at the rotated files of ${logText(path)}: ${error}`,
+        true,
+      );
+      return rotation;
+    }
     if (recovered.removedTemporary) {
       rotation.#log(
         `Removed ${logText(rotated.temporary)}, an unfinished compression; its rotated ` +
@@ -118,6 +133,7 @@ export class FileRotation {
    * @returns `"size"`, `"age"`, or `null`.
    */
   due(bytes: number): "size" | "age" | null {
+    if (this.#now() < this.#retryAt) return null;
     return rotationDue(this.#policy, bytes, this.#openedAt, this.#now());
   }
 
@@ -135,21 +151,43 @@ export class FileRotation {
 
   /**
    * Renames the file into its rotated ones (`PATH` to `PATH.1`, the older shifted,
-   * those past `--rotate-keep` removed), logs `Rotated PATH (N bytes)`, and asks for
-   * compression. Call it between two writes, then open the path anew.
+   * those past `--rotate-keep` removed) and logs `Rotated PATH (N bytes)`. Call it
+   * between two writes, then open the path anew, then call
+   * {@linkcode FileRotation.compressLater}. A failure is logged (once per error) and
+   * no rotation is tried for a second.
    *
    * @param bytes Bytes in the file, for the log.
-   * @returns A promise that resolves once renamed.
-   * @throws What renaming throws: the file was not rotated, and stays in use.
+   * @param ino The inode of the open file: `PATH` is renamed only if it is that file.
+   * @returns `true` once renamed; `false` when it failed (the file stays in use).
    */
-  async rotate(bytes: number): Promise<void> {
-    const removed = await this.rotated.rotate();
+  async rotate(bytes: number, ino: number | null = null): Promise<boolean> {
+    let removed: string[];
+    try {
+      removed = await this.rotated.rotate(ino);
+    } catch (error) {
+      this.#retryAt = this.#now() + RETRY_MS;
+      const text = String(error);
+      if (text !== this.#lastError) {
+        this.#lastError = text;
+        this.#log(`Could not rotate ${logText(this.rotated.path)}: ${text}`, true);
+      }
+      return false;
+    }
+    this.#lastError = "";
     this.#openedAt = this.#now();
     this.#rotations++;
     this.#log(`Rotated ${logText(this.rotated.path)} (${bytes} bytes)`);
     if (removed.length > 0) {
       this.#log(`Removed ${removed.map(logText).join(", ")} (--rotate-keep)`);
     }
+    return true;
+  }
+
+  /**
+   * The writer writes to the new file now: the rotated one may be compressed. (Not
+   * before: bytes still going to a file must not be left out of its compressed copy.)
+   */
+  compressLater(): void {
     this.#compressor?.schedule(this.rotated);
   }
 

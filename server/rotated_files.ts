@@ -143,11 +143,22 @@ export class RotatedFiles {
    * oldest down (up to the first free number; files past it are left alone), `PATH`
    * becomes `PATH.1`, and those past `keep` are removed. The caller opens `PATH` anew.
    *
+   * @param ino The inode of the file the caller has open: when `PATH` is not that
+   * file (moved or replaced by someone else), nothing is renamed.
    * @returns The rotated files removed past `keep`.
+   * @throws {Deno.errors.NotFound} `PATH` is gone, or is not the file open (`ino`).
    * @throws What renaming throws (the live file is then not moved).
    */
-  rotate(): Promise<string[]> {
+  rotate(ino: number | null = null): Promise<string[]> {
     return this.#locked(async () => {
+      const live = await inode(this.path);
+      if (live === null || (ino !== null && live !== ino)) {
+        throw new Deno.errors.NotFound(
+          `Not rotated: "${this.path}" is ${
+            live === null ? "gone" : "not the file open"
+          } (moved by someone else?)`,
+        );
+      }
       let free = 1;
       while (await this.#slot(free) !== null) free++;
       for (let index = free - 1; index >= 1; index--) {

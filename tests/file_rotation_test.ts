@@ -69,3 +69,25 @@ Deno.test("FileRotation.open() tidies a crash's leftovers and has the rest compr
   assert.ok((await Deno.stat(`${path}.1.gz`)).isFile);
   await assert.rejects(Deno.stat(`${dir.path}/.a.log.gz.tmp`), Deno.errors.NotFound);
 });
+
+Deno.test("FileRotation.rotate() that fails logs once, returns false, and waits a second before the next try", async () => {
+  await using dir = await tempDir();
+  let now = 0;
+  const lines: string[] = [];
+  const rotation = await FileRotation.open(`${dir.path}/gone.log`, policy, {
+    now: () => now,
+    log: (message, warning) => lines.push(`${warning ? "W " : ""}${message}`),
+  });
+  assert.equal(await rotation.rotate(5000), false);
+  assert.equal(rotation.due(5000), null, "no retry at once");
+  now = 999;
+  assert.equal(rotation.due(5000), null);
+  now = 1000;
+  assert.equal(rotation.due(5000), "size");
+  assert.equal(await rotation.rotate(5000), false);
+  assert.equal(lines.length, 1);
+  assert.match(
+    lines[0]!,
+    /^W Could not rotate .*gone\.log: NotFound: Not rotated: .* is gone/,
+  );
+});

@@ -130,3 +130,16 @@ Deno.test("RotatedFiles.nextToCompress() takes the newest plain file, none when 
     null,
   );
 });
+
+Deno.test("RotatedFiles.rotate(ino) renames nothing when PATH is not the open file", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/app.log`;
+  await Deno.writeTextFile(`${path}.1`, "older");
+  await Deno.writeTextFile(path, "someone else's");
+  const rotated = new RotatedFiles(path, { keep: 5, compress: false });
+  const other = (await Deno.stat(`${path}.1`)).ino;
+  await assert.rejects(rotated.rotate(other), /not the file open/);
+  assert.deepEqual(await names(dir.path), ["app.log", "app.log.1"]);
+  await rotated.rotate((await Deno.stat(path)).ino);
+  assert.deepEqual(await names(dir.path), ["app.log.1", "app.log.2"]);
+});
