@@ -1,81 +1,224 @@
 /**
- * {@linkcode BatchWriter}: appends a batch of units to a file, and when
- * the write fails part-way (ENOSPC, EFBIG, EIO), cuts the file back to the end of the
- * last whole unit, so that a unit is in the file whole or not at all.
+ * {@linkcode BatchWriter}: the file's writer. It owns the open handle of one path and
+ * appends batches of whole units to it, one write in flight. When a write fails
+ * part-way (ENOSPC, EFBIG, EIO), it cuts the file back to the end of the last whole
+ * unit, so that a unit is in the file whole or not at all; when the file lost its
+ * path while written, it reopens the path and writes the batch there. Anything that
+ * replaces the handle (a reopen after rotation) happens here between two batches,
+ * so always between two whole records.
  *
  * @module
  */
 
+import type { AccessResult } from "./access.ts";
 import { logText as logPath } from "./_log_text.ts";
-import type { Owner } from "./shared_file.ts";
+import { openAppend, type OpenRules } from "./_open_file.ts";
+import { type Entry, type Owner, tellWritten } from "./_owner.ts";
+import type { Batch } from "./_write_queue.ts";
+import type { FileCounters } from "./file_counters.ts";
 
-/** Bytes of one coalesced file write at most (one unit may be larger). */
-export const MAX_WRITE_BYTES = 4 * 1024 * 1024;
-
-/** A unit queued for a file (its bytes are in the batch's buffer), and its client. */
-export interface Entry {
-  /** Who sent it. */
-  owner: Owner;
-  /** Its size: bytes that must land contiguously. */
-  bytes: number;
-}
-
-/** What a write of one batch came to: all of it, or `bytes` and then an error. */
-export type Written = { ok: true } | { ok: false; bytes: number; error: unknown };
+/** Decides whether a path may be (re)opened: `Access.check()`. */
+export type AccessCheck = (path: string) => Promise<AccessResult>;
 
 /**
- * Writes the batches of one file, one write in flight, and cuts back a failed one.
+ * How the writer opens and reopens its file, and where it reports.
  *
  * @example
  * ```ts
- * import { BatchWriter, tellWritten } from "./_batch_writer.ts";
+ * import type { WriterOptions } from "./_batch_writer.ts";
+ * const options: WriterOptions = { refuseHardlinks: false, timeoutMs: 10_000 };
+ * ```
+ */
+export interface WriterOptions extends OpenRules {
+  /** Checks a path again before the file is reopened. */
+  access?: AccessCheck | null;
+  /** Logs a line about the file (a warning when `warning` is set). */
+  log?: (message: string, warning?: boolean) => void;
+  /** Told of the old handle before a new one replaces it (to sync it first). */
+  beforeSwap?: (old: Deno.FsFile) => Promise<void>;
+}
+
+/**
+ * What writing one batch came to: all of it (`reopened` when the path had to be
+ * opened again for it), the whole units before a failure (their owners are told, and
+ * the others of the error), or nothing because the path is gone for good (nobody is
+ * told yet).
+ */
+export type Written =
+  | { kind: "written"; bytes: number; reopened: boolean }
+  | { kind: "failed"; bytes: number }
+  | { kind: "lost"; error: unknown };
+
+/**
+ * The writer of one path: its handle, and every write, cut-back and reopen of it.
+ *
+ * @example
+ * ```ts
+ * import { BatchWriter } from "./_batch_writer.ts";
+ * import { FileCounters } from "./file_counters.ts";
+ * import { WriteQueue } from "./_write_queue.ts";
  * import assert from "node:assert/strict";
  * const path = await Deno.makeTempFile();
- * const file = await Deno.open(path, { append: true });
- * const owner = { failed: false, onWritten() {}, onWriteError() {} };
- * const batch = [{ owner, bytes: 3 }];
- * const writer = new BatchWriter(path);
- * const written = await writer.write(file, new TextEncoder().encode("hi\n"));
- * if (written.ok) tellWritten(batch);
- * file.close();
+ * const counters = new FileCounters();
+ * const writer = await BatchWriter.open(path, { refuseHardlinks: false, timeoutMs: 1000 }, counters);
+ * const queue = new WriteQueue();
+ * let told = 0;
+ * const owner = { failed: false, onWritten(n: number) { told += n; }, onWriteError() {} };
+ * queue.enqueue(owner, { parts: [new TextEncoder().encode("hi\n")], bytes: 3 });
+ * const batch = queue.take()!;
+ * assert.deepEqual(await writer.write(batch), { kind: "written", bytes: 3, reopened: false });
+ * queue.done(batch);
+ * writer.close();
+ * assert.equal(told, 3);
+ * assert.equal(counters.bytesWritten, 3);
  * assert.equal(await Deno.readTextFile(path), "hi\n");
  * await Deno.remove(path);
  * ```
  */
 export class BatchWriter {
-  #path: string;
-  #log: ((message: string, warning?: boolean) => void) | undefined;
+  /** The path as opened. */
+  readonly path: string;
+  #file: Deno.FsFile;
+  #ino: number | null;
+  #options: WriterOptions;
+  #counters: FileCounters;
 
-  /**
-   * A writer for the file at `path`.
-   *
-   * @param path The file's path, for the log.
-   * @param log Logs a line (a warning when `warning` is set).
-   */
-  constructor(path: string, log?: (message: string, warning?: boolean) => void) {
-    this.#path = path;
-    this.#log = log;
+  private constructor(
+    path: string,
+    file: Deno.FsFile,
+    ino: number | null,
+    options: WriterOptions,
+    counters: FileCounters,
+  ) {
+    this.path = path;
+    this.#file = file;
+    this.#ino = ino;
+    this.#options = options;
+    this.#counters = counters;
   }
 
   /**
-   * Appends all of `data`.
+   * Opens `path` for appending, creating it if needed; only a regular file.
    *
-   * @param file The open file.
-   * @param data The bytes.
-   * @returns Whether all went in, or how many did before the error; never rejects.
+   * @param path An absolute path.
+   * @param options How to open and reopen it.
+   * @param counters Where what happens to the path is counted.
+   * @returns The writer.
+   * @throws {FileRefusal} Not a regular file, a refused hard link, or too slow.
+   * @throws What `Deno.open` throws.
    */
-  async write(file: Deno.FsFile, data: Uint8Array): Promise<Written> {
-    let offset = 0;
-    try {
-      while (offset < data.length) {
-        const n = await file.write(data.subarray(offset));
-        if (n === 0) throw new Deno.errors.WriteZero("Write returned 0 bytes");
-        offset += n;
+  static async open(
+    path: string,
+    options: WriterOptions,
+    counters: FileCounters,
+  ): Promise<BatchWriter> {
+    const file = await openAppend(path, options);
+    return new BatchWriter(path, file, (await file.stat()).ino, options, counters);
+  }
+
+  /**
+   * Appends a batch and tells its owners. A batch that went to a file with no path
+   * left is written again at the path, reopened; only what is in a reachable file is
+   * reported written.
+   *
+   * @param batch Whole units.
+   * @returns What came of it; never rejects.
+   */
+  async write(batch: Batch): Promise<Written> {
+    if (batch.entries.length === 0) return { kind: "written", bytes: 0, reopened: false };
+    const data = batch.data;
+    let reopened = false;
+    for (let attempt = 0;; attempt++) {
+      const written = await writeAll(this.#file, data);
+      if (written.error !== null) {
+        this.#counters.failed();
+        const whole = await this.#failPart(batch.entries, written.bytes, written.error);
+        this.#counters.wrote(whole);
+        return { kind: "failed", bytes: whole };
       }
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, bytes: offset, error };
+      if (!(await this.unlinked())) break;
+      // The file lost its last link (deleted, or its directory removed) before or
+      // during this write: nothing in it can be read by path any more.
+      try {
+        if (attempt > 0) throw new Deno.errors.NotFound("deleted again at once");
+        // Best effort: nothing can read the unlinked file by path any more.
+        await cutBack(this.#file, data.length);
+        await this.reopen();
+        reopened = true;
+      } catch (error) {
+        return { kind: "lost", error };
+      }
     }
+    this.#counters.wrote(data.length);
+    tellWritten(batch.entries);
+    return { kind: "written", bytes: data.length, reopened };
+  }
+
+  /**
+   * Whether the path no longer leads to the open file: it was moved or deleted, as
+   * log rotation does.
+   *
+   * @returns `true` when the file should be reopened.
+   */
+  async moved(): Promise<boolean> {
+    try {
+      const ino = (await Deno.stat(this.path)).ino;
+      return ino !== null && this.#ino !== null && ino !== this.#ino;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return true;
+      throw error;
+    }
+  }
+
+  /**
+   * Whether the open file has no path left (deleted, or its directory removed).
+   *
+   * @returns `true` when its link count is 0; `false` when it cannot be told.
+   */
+  async unlinked(): Promise<boolean> {
+    try {
+      return (await this.#file.stat()).nlink === 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Opens the path again, checked as a new client's would be, and writes to the new
+   * handle from now on. Call it only between two writes.
+   *
+   * @throws {FileRefusal} The path is now out of scope or not a regular file.
+   * @throws What opening throws; the old handle stays in use.
+   */
+  async reopen(): Promise<void> {
+    const verdict = await this.#options.access?.(this.path) ?? { path: this.path };
+    if ("refusal" in verdict) throw verdict.refusal;
+    if (verdict.path !== this.path) {
+      throw new Deno.errors.PermissionDenied(
+        `"${this.path}" now leads to "${verdict.path}": not reopened`,
+      );
+    }
+    const file = await openAppend(this.path, this.#options);
+    const old = this.#file;
+    await this.#options.beforeSwap?.(old);
+    this.#file = file;
+    this.#ino = (await file.stat()).ino;
+    this.#counters.reopened();
+    old.close();
+  }
+
+  /**
+   * Syncs the file's data to disk (`fdatasync`).
+   *
+   * @returns A promise that resolves once synced.
+   */
+  syncData(): Promise<void> {
+    return this.#file.syncData();
+  }
+
+  /** Closes the handle. */
+  close(): void {
+    this.#file.close();
   }
 
   /**
@@ -83,55 +226,55 @@ export class BatchWriter {
    * of the last whole unit, whose owners are told it is written; the owners of the rest
    * are told of the error.
    *
-   * @param file The file written to.
-   * @param batch The batch.
-   * @param bytes How many of its bytes went in.
-   * @param error Why the rest did not.
    * @returns The bytes of whole units that stay in the file.
    */
-  async failPart(
-    file: Deno.FsFile,
-    batch: Entry[],
+  async #failPart(
+    entries: readonly Entry[],
     bytes: number,
     error: unknown,
   ): Promise<number> {
     let whole = 0;
     let units = 0;
-    while (units < batch.length && whole + batch[units]!.bytes <= bytes) {
-      whole += batch[units]!.bytes;
+    while (units < entries.length && whole + entries[units]!.bytes <= bytes) {
+      whole += entries[units]!.bytes;
       units++;
     }
     const torn = bytes - whole;
     if (torn > 0) {
-      const cutError = await cutBack(file, torn);
-      this.#log?.(
+      const cutError = await cutBack(this.#file, torn);
+      this.#options.log?.(
         cutError === null
           ? `Cut ${torn} bytes of an unfinished record from the end of ` +
-            `${logPath(this.#path)} after a failed write`
+            `${logPath(this.path)} after a failed write`
           : `Could not cut the unfinished record from the end of ` +
-            `${logPath(this.#path)}: ${cutError}`,
+            `${logPath(this.path)}: ${cutError}`,
         true,
       );
     }
-    tellWritten(batch.slice(0, units));
+    tellWritten(entries.slice(0, units));
     const failed = new Set<Owner>();
-    for (const { owner } of batch.slice(units)) failed.add(owner);
+    for (const { owner } of entries.slice(units)) failed.add(owner);
     for (const owner of failed) owner.onWriteError(error);
     return whole;
   }
 }
 
-/**
- * Tells each owner of `entries` how many of its bytes are in the file, once.
- *
- * @param entries Units that were written.
- */
-export function tellWritten(entries: Entry[]): void {
-  const owners = new Map<Owner, number>();
-  for (const { owner, bytes } of entries) {
-    owners.set(owner, (owners.get(owner) ?? 0) + bytes);
+/** Appends all of `data`: how many bytes went in, and the error that stopped it. */
+async function writeAll(
+  file: Deno.FsFile,
+  data: Uint8Array,
+): Promise<{ bytes: number; error: unknown }> {
+  let offset = 0;
+  try {
+    while (offset < data.length) {
+      const n = await file.write(data.subarray(offset));
+      if (n === 0) throw new Deno.errors.WriteZero("Write returned 0 bytes");
+      offset += n;
+    }
+    return { bytes: offset, error: null };
+  } catch (error) {
+    return { bytes: offset, error: error ?? new Error("write failed") };
   }
-  for (const [owner, bytes] of owners) owner.onWritten(bytes);
 }
 
 /**
@@ -142,26 +285,12 @@ export function tellWritten(entries: Entry[]): void {
  * @param bytes How many to cut from its end.
  * @returns `null`, or the error that kept it from cutting.
  */
-export async function cutBack(file: Deno.FsFile, bytes: number): Promise<unknown> {
+async function cutBack(file: Deno.FsFile, bytes: number): Promise<unknown> {
   try {
     const size = (await file.stat()).size;
     await file.truncate(Math.max(0, size - bytes));
     return null;
   } catch (error) {
     return error;
-  }
-}
-
-/**
- * Whether an open file has no path left (deleted, or its directory removed).
- *
- * @param file The file.
- * @returns `true` when its link count is 0; `false` when it cannot be told.
- */
-export async function unlinked(file: Deno.FsFile): Promise<boolean> {
-  try {
-    return (await file.stat()).nlink === 0;
-  } catch {
-    return false;
   }
 }

@@ -2,7 +2,8 @@
  * {@linkcode ClientConn}: a client's socket as its session uses it. Reads are sized to
  * the traffic and go into one reused buffer; messages go out in order through one
  * outbox, a promise chain with one write in flight, in which the ACKs queued behind a
- * write merge into one.
+ * write merge into one. Every reply counts against the server's budget until the
+ * client's socket has taken it.
  *
  * @module
  */
@@ -28,12 +29,18 @@ const MAX_READ = 1024 * 1024;
  * @param got The bytes it returned.
  * @param budget The server's memory bound: near it, reads stay small.
  * @returns The size of the next read.
+ *
+ * @example
+ * ```ts
+ * import { MIN_READ, nextReadSize } from "./_client_conn.ts";
+ * import { Budget } from "./budget.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nextReadSize(MIN_READ, MIN_READ, new Budget()), 2 * MIN_READ);
+ * ```
  */
-export function nextReadSize(size: number, got: number, budget?: Budget): number {
+export function nextReadSize(size: number, got: number, budget: Budget): number {
   // Near the budget, reads stay small: every busy client's read buffer is memory too.
-  if (budget !== undefined && budget.queued + budget.unfinished > budget.limit / 2) {
-    return MIN_READ;
-  }
+  if (budget.smallReads) return MIN_READ;
   if (got === size) return Math.min(size * 2, MAX_READ);
   let next = MIN_READ;
   while (next < got * 2 && next < MAX_READ) next *= 2;
@@ -48,11 +55,12 @@ export function nextReadSize(size: number, got: number, budget?: Budget): number
  * @example
  * ```ts
  * import { ClientConn, MIN_READ } from "./_client_conn.ts";
+ * import { Budget } from "./budget.ts";
  * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * using listener = Deno.listen({ transport: "unix", path: `${dir}/example.sock` });
  * using client = await Deno.connect({ transport: "unix", path: `${dir}/example.sock` });
- * const conn = new ClientConn(await listener.accept());
+ * const conn = new ClientConn(await listener.accept(), new Budget());
  * await client.write(new TextEncoder().encode("hi"));
  * const chunk = await conn.read(MIN_READ);
  * assert.equal(new TextDecoder().decode(chunk ?? undefined), "hi");
@@ -74,16 +82,26 @@ export class ClientConn {
   #closed = false;
   #buffer: Uint8Array = new Uint8Array(0);
   #pool: BufferSource;
+  #budget: Budget;
+  /** Bytes of replies queued or being written, not yet taken by the socket. */
+  #unread = 0;
 
   /**
    * Wraps `conn`; {@linkcode ClientConn.close} closes it.
    *
    * @param conn The accepted connection.
+   * @param budget The server's budget, which counts the replies waiting.
    * @param pool Where read buffers come from and go back to.
    */
-  constructor(conn: Deno.UnixConn, pool: BufferSource = FRESH) {
+  constructor(conn: Deno.UnixConn, budget: Budget, pool: BufferSource = FRESH) {
     this.#conn = conn;
+    this.#budget = budget;
     this.#pool = pool;
+  }
+
+  /** Bytes of replies queued for the client and not yet taken by its socket. */
+  get unread(): number {
+    return this.#unread;
   }
 
   /** Whether {@linkcode ClientConn.close} was called. */
@@ -145,7 +163,27 @@ export class ClientConn {
    * @param text The message, e.g. `OK` or `ValueError: …`.
    */
   send(text: string): void {
+    this.#queue(encodeMessage(text));
+  }
+
+  /**
+   * Queues a large message (a stats answer) if the budget's share for replies has room
+   * for it.
+   *
+   * @param text The message.
+   * @returns `false` (nothing queued) when it does not fit.
+   */
+  sendLarge(text: string): boolean {
     const bytes = encodeMessage(text);
+    if (!this.#budget.holdReply(bytes.length, true)) return false;
+    this.#unread += bytes.length;
+    this.#outbox = this.#outbox.then(() => this.#write(bytes));
+    return true;
+  }
+
+  #queue(bytes: Uint8Array): void {
+    this.#budget.holdReply(bytes.length);
+    this.#unread += bytes.length;
     this.#outbox = this.#outbox.then(() => this.#write(bytes));
   }
 
@@ -174,10 +212,19 @@ export class ClientConn {
     this.#queued.add(prefix);
     this.#outbox = this.#outbox.then(() => {
       this.#queued.delete(prefix);
-      return this.#write(encodeMessage(prefix + value()));
+      const bytes = encodeMessage(prefix + value());
+      this.#budget.holdReply(bytes.length);
+      this.#unread += bytes.length;
+      return this.#write(bytes);
     });
   }
 
+  /**
+   * Resolves once every message queued so far is written (or dropped with the
+   * client).
+   *
+   * @returns A promise that never rejects.
+   */
   sent(): Promise<void> {
     return this.#outbox;
   }
@@ -199,14 +246,18 @@ export class ClientConn {
     this.#buffer = new Uint8Array(0);
   }
 
+  /** Writes one queued message; its bytes leave the budget once taken or dropped. */
   async #write(bytes: Uint8Array): Promise<void> {
-    if (this.#closed) return;
     try {
+      if (this.#closed) return;
       for (let offset = 0; offset < bytes.length;) {
         offset += await this.#conn.write(bytes.subarray(offset));
       }
     } catch {
       // The client is gone; what it sent is still written.
+    } finally {
+      this.#unread -= bytes.length;
+      this.#budget.releaseReply(bytes.length);
     }
   }
 }

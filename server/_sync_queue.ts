@@ -3,7 +3,11 @@
 // request, so a client that sends sync requests in a loop costs one pending request and
 // one fdatasync at a time, never a queue that grows.
 
-import type { SharedFile } from "./shared_file.ts";
+/** What a sync queue syncs: the client's file. */
+export interface Syncable {
+  /** Syncs the file past everything written so far. */
+  sync(): Promise<void>;
+}
 
 /** What a sync queue needs from its session. */
 export interface SyncHost {
@@ -12,7 +16,7 @@ export interface SyncHost {
   /** Whether the client failed: pending requests are dropped. */
   failed(): boolean;
   /** The client's file. */
-  file(): SharedFile | null;
+  file(): Syncable | null;
   /** The file is synced past `position`: answer `SYNCED <position>`. */
   synced(position: number): void;
   /** The sync failed. */

@@ -11,11 +11,13 @@
  * @module
  */
 
-import { formatError } from "../protocol/mod.ts";
-import { describeFsError } from "./_describe_error.ts";
+import { FileRefusal, refusalOf } from "./_describe_error.ts";
 
 /** Symlinks followed at most while resolving one path, as Linux's `MAXSYMLINKS`. */
 const MAX_SYMLINKS = 40;
+
+/** Directories named to a refused client at most, of those the server writes in. */
+const MAX_NAMED_DIRS = 8;
 
 /**
  * What {@linkcode Access.check} decided: the path to open, or the refusal to send.
@@ -24,10 +26,9 @@ const MAX_SYMLINKS = 40;
  * ```ts
  * import type { AccessResult } from "./access.ts";
  * const ok: AccessResult = { path: "/var/log/app/a.log" };
- * const refused: AccessResult = { refusal: "PermissionError: Permission denied: '/x'" };
  * ```
  */
-export type AccessResult = { path: string } | { refusal: string };
+export type AccessResult = { path: string } | { refusal: FileRefusal };
 
 /**
  * The server's rule for which files clients may have it open.
@@ -51,6 +52,8 @@ export class Access {
    * there are roots. When nothing does, paths are opened as given.
    */
   readonly confined: boolean;
+  /** Directories of files let through so far, known to be in Deno's scope. */
+  #seen = new Set<string>();
 
   private constructor(roots: readonly string[], confined: boolean) {
     this.roots = roots;
@@ -88,8 +91,9 @@ export class Access {
    *
    * @param path The absolute path the client asked for.
    * @returns `{ path }`, the path to open (the real path when the server is confined,
-   * `path` itself otherwise), or `{ refusal }`, the error message to send, in the 0.x
-   * form `PermissionError: ...`, naming the path.
+   * `path` itself otherwise), or `{ refusal }`, the `PermissionError` to send,
+   * naming the path and the directories the server has, with the flag that would
+   * allow it as advice for the operator's log.
    */
   async check(path: string): Promise<AccessResult> {
     if (!this.confined) return { path };
@@ -97,11 +101,18 @@ export class Access {
     try {
       real = await resolveRealPath(path);
     } catch (error) {
-      return { refusal: describeFsError(error, path) };
+      return { refusal: refusalOf(error, path, this.#scope()) };
     }
     const named = real === path ? `'${path}'` : `'${path}' (real path '${real}')`;
     if (this.roots.length > 0 && !this.roots.some((root) => isWithin(real, root))) {
-      return { refusal: denied(`${named} is outside the server's --root directories`) };
+      return {
+        refusal: denied(
+          `${named} is outside the server's --root directories (${
+            this.roots.join(", ")
+          })`,
+          `add --root ${parent(real)} to allow it`,
+        ),
+      };
     }
     const { state } = await Deno.permissions.query({ name: "write", path: real });
     if (state !== "granted") {
@@ -112,12 +123,34 @@ export class Access {
             `${named} is outside the server's permission scope: the path leads through ` +
               `a symlink to '${real}'; Deno's --allow-write grants the symlink ` +
               `'${grant.link}', so grant the real directory '${grant.real}' instead`,
+            `grant --allow-read and --allow-write on ${grant.real}`,
           ),
         };
       }
-      return { refusal: denied(`${named} is outside the server's permission scope`) };
+      return {
+        refusal: denied(
+          `${named} is outside the server's permission scope (${this.#scope()})`,
+          `Deno's --allow-read and --allow-write would need ${parent(real)} ` +
+            `(e.g. --allow-write=${parent(real)}) to allow it`,
+        ),
+      };
     }
+    if (this.#seen.size < MAX_NAMED_DIRS) this.#seen.add(parent(real));
     return { path: real };
+  }
+
+  /**
+   * The directories the server is known to have, for a refused client. Deno does not
+   * reveal the paths its `--allow-write` lists, so they are the `--root` directories,
+   * or else the directories of files it has let clients open.
+   */
+  #scope(): string {
+    if (this.roots.length > 0) return `it writes under ${this.roots.join(", ")}`;
+    if (this.#seen.size > 0) {
+      return `it writes under ${[...this.#seen].join(", ")}, among the directories ` +
+        `its operator granted`;
+    }
+    return "only in the directories its operator granted";
   }
 }
 
@@ -204,6 +237,8 @@ function isWithin(path: string, root: string): boolean {
   return root === "/" || path === root || path.startsWith(`${root}/`);
 }
 
-function denied(detail: string): string {
-  return formatError("PermissionError", `Permission denied: ${detail}`);
+function denied(detail: string, operatorHint: string): FileRefusal {
+  return new FileRefusal("PermissionError", `Permission denied: ${detail}`, {
+    operatorHint,
+  });
 }

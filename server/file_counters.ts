@@ -6,37 +6,67 @@
 
 /**
  * What happened to one path since the server started, across its handles: kept by the
- * file table, counted by each `SharedFile` of that path.
+ * file table, told by each `SharedFile` of that path what happened. Read-only from
+ * outside: each figure changes only through the method that says what happened.
  *
  * @example
  * ```ts
- * import type { FileCounters } from "./file_counters.ts";
- * const counters: FileCounters = { bytesWritten: 0, writeErrors: 0, reopens: 0, syncs: 0 };
- * ```
- */
-export interface FileCounters {
-  /** Bytes appended to the path. */
-  bytesWritten: number;
-  /** Writes (or syncs) that failed. */
-  writeErrors: number;
-  /** Reopens after rotation. */
-  reopens: number;
-  /** `fdatasync` calls made. */
-  syncs: number;
-}
-
-/**
- * Counters at zero, for a path not seen before.
- *
- * @returns The counters.
- *
- * @example
- * ```ts
- * import { newCounters } from "./file_counters.ts";
+ * import { FileCounters } from "./file_counters.ts";
  * import assert from "node:assert/strict";
- * assert.equal(newCounters().bytesWritten, 0);
+ * const counters = new FileCounters();
+ * counters.wrote(6);
+ * counters.failed();
+ * assert.equal(counters.bytesWritten, 6);
+ * assert.equal(counters.writeErrors, 1);
  * ```
  */
-export function newCounters(): FileCounters {
-  return { bytesWritten: 0, writeErrors: 0, reopens: 0, syncs: 0 };
+export class FileCounters {
+  #bytesWritten = 0;
+  #writeErrors = 0;
+  #reopens = 0;
+  #syncs = 0;
+
+  /** Bytes appended to the path. */
+  get bytesWritten(): number {
+    return this.#bytesWritten;
+  }
+
+  /** Writes (or syncs) that failed. */
+  get writeErrors(): number {
+    return this.#writeErrors;
+  }
+
+  /** Reopens after rotation. */
+  get reopens(): number {
+    return this.#reopens;
+  }
+
+  /** `fdatasync` calls made. */
+  get syncs(): number {
+    return this.#syncs;
+  }
+
+  /**
+   * `bytes` more were appended.
+   *
+   * @param bytes Bytes of whole records now in the file.
+   */
+  wrote(bytes: number): void {
+    this.#bytesWritten += bytes;
+  }
+
+  /** A write or a sync failed. */
+  failed(): void {
+    this.#writeErrors++;
+  }
+
+  /** The path was opened again (rotation, deletion). */
+  reopened(): void {
+    this.#reopens++;
+  }
+
+  /** An `fdatasync` was started. */
+  synced(): void {
+    this.#syncs++;
+  }
 }

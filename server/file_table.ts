@@ -5,7 +5,7 @@
  */
 
 import { type FileOptions, type Owner, SharedFile } from "./shared_file.ts";
-import { type FileCounters, newCounters } from "./file_counters.ts";
+import { FileCounters } from "./file_counters.ts";
 
 /** Paths whose counters are kept after their file closed, at most. */
 const MAX_KEPT_COUNTERS = 4096;
@@ -81,7 +81,7 @@ export class FileTable {
       if (opening === undefined) {
         let counters = this.#counters.get(path);
         if (counters === undefined) {
-          counters = newCounters();
+          counters = new FileCounters();
           this.#counters.set(path, counters);
         }
         opening = SharedFile.open(path, this.#options, counters);
@@ -91,14 +91,13 @@ export class FileTable {
         });
       }
       const file = await opening;
-      if (file.closed || file.gone) {
+      if (!file.join(owner)) {
         // Closing, or its path is gone: a later client opens the path anew.
         if (this.#files.get(path) === opening) this.#files.delete(path);
         continue;
       }
       this.#open.add(file);
       this.#openings.set(file, opening);
-      file.owners.add(owner);
       return file;
     }
   }
@@ -111,8 +110,8 @@ export class FileTable {
    * @returns How many clients remain.
    */
   async release(file: SharedFile, owner: Owner): Promise<number> {
-    file.owners.delete(owner);
-    if (file.clients === 0 && !file.closed) {
+    const remaining = file.leave(owner);
+    if (remaining === 0 && !file.closed) {
       // The path may lead to a newer file already (this one's path was gone).
       if (this.#files.get(file.path) === this.#openings.get(file)) {
         this.#files.delete(file.path);
@@ -126,6 +125,6 @@ export class FileTable {
         this.#counters.delete(file.path);
       }
     }
-    return file.clients;
+    return remaining;
   }
 }

@@ -78,7 +78,7 @@ export class Rotation {
       for (const file of this.#files.open) {
         let moved = false;
         try {
-          moved = !file.closed && !file.gone && await file.moved();
+          moved = file.accepting && await file.moved();
         } catch {
           // cannot tell now; the next check tries again
         }

@@ -117,7 +117,11 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
 
   const openingTimeout = options.openingTimeout ?? DEFAULT_OPENING_TIMEOUT_MS;
   const maxClients = options.maxClients ?? await defaultMaxClients();
-  const budget = new Budget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
+  const budgetLog = new RateLimitedLog((m) => log.warning(m));
+  const budget = new Budget(
+    options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+    (m) => budgetLog.say(m),
+  );
   const say = (message: string, warning = false) =>
     log.log(warning ? "WARNING" : "INFO", message);
   const pool = new BufferPool();
@@ -243,6 +247,7 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
     await accepting;
     acceptErrors.flush();
     refusals.flush();
+    budgetLog.flush();
     await removeSocket(socketPath);
     for (const session of sessions) session.shutdown();
     const grace = setTimeout(() => {

@@ -8,25 +8,23 @@ import {
   BYE,
   features,
   formatError,
-  NOT_ABSOLUTE,
-  OK,
-  OpeningReader,
   type ProtocolVersion,
   recordReader,
   ROTATED,
   SERVER_EXITED,
-  STATS_PREFIX,
   type Unit,
 } from "../protocol/mod.ts";
 import { ClientConn, MIN_READ, nextReadSize } from "./_client_conn.ts";
-import { describeFsError } from "./_describe_error.ts";
+import { refusalOf } from "./_describe_error.ts";
+import { readOpening } from "./_session_opening.ts";
 import { logText } from "./_log_text.ts";
-import { UnfinishedHold } from "./budget.ts";
+import { CLIENT_REPLY_BYTES, UnfinishedHold } from "./budget.ts";
 import { SyncQueue } from "./_sync_queue.ts";
 import type { SessionContext } from "./session_context.ts";
+import type { Owner } from "./_owner.ts";
+import type { SharedFile } from "./shared_file.ts";
 
 export type { SessionContext } from "./session_context.ts";
-import { HIGH_WATER_BYTES, type Owner, type SharedFile } from "./shared_file.ts";
 
 /** Ends a 0.x line cut off at shutdown. */
 const NEWLINE = new Uint8Array([10]);
@@ -39,12 +37,14 @@ const NEWLINE = new Uint8Array([10]);
  * ```ts
  * import { Session } from "./session.ts";
  * import { FileTable } from "./file_table.ts";
+ * import { Budget } from "./budget.ts";
  * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * using listener = Deno.listen({ transport: "unix", path: `${dir}/example.sock` });
  * using client = await Deno.connect({ transport: "unix", path: `${dir}/example.sock` });
  * const conn = await listener.accept();
- * const session = new Session(0, conn, { files: new FileTable(), log: console.log });
+ * const context = { files: new FileTable(), budget: new Budget(), log: console.log };
+ * const session = new Session(0, conn, context);
  * // A 0.x client: the path and a NUL, then lines, then the end of its stream.
  * await client.write(new TextEncoder().encode(`${dir}/app.log\0hello\n`));
  * await client.closeWrite();
@@ -70,7 +70,6 @@ export class Session implements Owner {
   #whenWritten: (() => void) | null = null;
   #stopping = false;
   #aborted = false;
-  #timedOut = false;
   /** This client's unfinished record, held against the budget. */
   #unfinished: UnfinishedHold;
   /** Bytes of complete records counted against the budget and not yet written. */
@@ -94,7 +93,7 @@ export class Session implements Owner {
    */
   constructor(id: number, conn: Deno.UnixConn, context: SessionContext) {
     this.id = id;
-    this.#conn = new ClientConn(conn, context.pool);
+    this.#conn = new ClientConn(conn, context.budget, context.pool);
     this.#context = context;
     this.#unfinished = new UnfinishedHold(context.budget);
     this.done = this.#run();
@@ -137,7 +136,7 @@ export class Session implements Owner {
   onWritten(bytes: number): void {
     this.#written += bytes;
     this.#queued -= bytes;
-    this.#context.budget?.releaseQueued(bytes);
+    if (this.#file !== null) this.#context.budget.written(this.#file, bytes);
     if (features(this.#version).acks) this.#conn.ack(() => this.#written);
     if (this.#written >= this.#received) this.#whenWritten?.();
     this.#syncs.wake();
@@ -152,7 +151,7 @@ export class Session implements Owner {
   onWriteError(error: unknown): void {
     if (this.failed) return;
     this.failed = true;
-    const message = describeFsError(error, this.#file?.path ?? "");
+    const message = refusalOf(error, this.#file?.path ?? "").wire;
     this.#context.log(`Client ${this.id} write failed: ${logText(message)}`, true);
     this.#conn.send(message);
     this.#conn.sent().then(() => this.#conn.close());
@@ -162,15 +161,25 @@ export class Session implements Owner {
 
   async #run(): Promise<void> {
     try {
-      const opened = await this.#open();
-      if (opened !== null) await this.#serve(opened.rest);
+      const rest = await readOpening({
+        id: this.id,
+        conn: this.#conn,
+        context: this.#context,
+        owner: this,
+        joined: (file, version) => {
+          this.#file = file;
+          this.#version = version;
+        },
+        statsRequest: () => this.#statsRequest = true,
+      });
+      if (rest !== null) await this.#serve(rest);
     } catch (error) {
       this.#context.log(`Client ${this.id} failed: ${error}`, true);
     } finally {
       await this.#conn.sent();
       this.#conn.close();
       this.#unfinished.set(0);
-      this.#context.budget?.releaseQueued(this.#queued);
+      if (this.#file !== null) this.#context.budget.written(this.#file, this.#queued);
       this.#queued = 0;
       if (this.#file !== null) {
         const file = this.#file;
@@ -192,104 +201,6 @@ export class Session implements Owner {
     }
   }
 
-  /** Reads the opening and opens the file; `null` when the client was refused. */
-  async #open(): Promise<{ rest: Uint8Array } | null> {
-    const timeout = this.#context.openingTimeout ?? 0;
-    const timer = timeout > 0 ? setTimeout(() => this.#timeOut(timeout), timeout) : 0;
-    try {
-      return await this.#readOpening();
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** The opening took too long: refuse and close, which ends the pending read. */
-  #timeOut(ms: number): void {
-    if (this.#conn.closed) return;
-    this.#timedOut = true;
-    this.#context.onRefused?.();
-    this.#context.log(
-      `Client ${this.id} timed out before completing its opening (${ms} ms)`,
-      true,
-    );
-    this.#conn.send(
-      formatError(
-        "TimeoutError",
-        `Opening not completed within ${ms} ms (--opening-timeout)`,
-      ),
-    );
-    this.#conn.sent().then(() => this.#conn.close());
-  }
-
-  async #readOpening(): Promise<{ rest: Uint8Array } | null> {
-    const reader = new OpeningReader();
-    for (;;) {
-      const chunk = await this.#conn.read(MIN_READ);
-      if (this.#timedOut) return null;
-      if (chunk === null) {
-        this.#context.log(`Client ${this.id} disconnected`);
-        return null;
-      }
-      const result = reader.push(chunk);
-      if (result.state === "more") continue;
-      if (result.state === "stats") return this.#answerStats();
-      if (result.state === "refused") {
-        return this.#refuse(formatError(result.name, result.message), "");
-      }
-      this.#version = result.version;
-      let path: string;
-      try {
-        path = new TextDecoder("utf-8", { fatal: true }).decode(result.path);
-      } catch {
-        return this.#refuse(formatError("ValueError", "path is not valid UTF-8"), "");
-      }
-      const named = ` for ${logText(path)}`;
-      if (!path.startsWith("/")) {
-        return this.#refuse(formatError("ValueError", NOT_ABSOLUTE), named);
-      }
-      const access = await this.#context.access?.(path) ?? { path };
-      if (this.#timedOut) return null;
-      if ("refusal" in access) return this.#refuse(access.refusal, named);
-      let file: SharedFile;
-      try {
-        file = await this.#context.files.acquire(access.path, this);
-      } catch (error) {
-        return this.#refuse(describeFsError(error, path), named);
-      }
-      this.#file = file;
-      if (this.#timedOut || this.failed) return null;
-      const real = access.path === path ? "" : ` (real path ${logText(access.path)})`;
-      this.#context.log(`Client ${this.id} access confirmed${named}${real}`);
-      this.#context.log(`New client ${this.id} (total: ${file.clients})${named}`);
-      this.#conn.send(OK);
-      return { rest: result.rest };
-    }
-  }
-
-  /** A stats request: the figures as one message, then the connection closes. */
-  #answerStats(): null {
-    this.#statsRequest = true;
-    this.#context.onStatsRequest?.();
-    const stats = this.#context.stats;
-    if (stats === undefined) {
-      return this.#refuse(formatError("ValueError", "stats are not available"), "");
-    }
-    this.#context.log(`Client ${this.id} asked for stats`);
-    this.#conn.send(STATS_PREFIX + JSON.stringify(stats()));
-    return null;
-  }
-
-  #refuse(message: string, where: string): null {
-    if (this.#timedOut) return null;
-    this.#context.onRefused?.();
-    this.#context.log(
-      `Client ${this.id} access denied${where}: ${logText(message)}`,
-      true,
-    );
-    this.#conn.send(message);
-    return null;
-  }
-
   /** Reads records until the client ends, and says goodbye once they are written. */
   async #serve(rest: Uint8Array): Promise<void> {
     const file = this.#file!;
@@ -300,7 +211,7 @@ export class Session implements Owner {
       if (unit.sync) return this.#syncs.request(this.#received);
       this.#received += unit.bytes;
       this.#queued += unit.bytes;
-      budget?.addQueued(unit.bytes);
+      budget.queue(file, unit.bytes);
       file.enqueue(this, unit);
     };
     let refusal: string | null = null;
@@ -317,12 +228,21 @@ export class Session implements Owner {
           refusal = formatError(
             "MemoryError",
             `Unfinished record refused: the server's memory budget for unfinished ` +
-              `records is full (--max-buffered-bytes ${budget!.limit})`,
+              `records is full (--max-buffered-bytes ${budget.limit})`,
           );
           break;
         }
-        if (file.backlog >= HIGH_WATER_BYTES) await file.belowHighWater();
-        if (budget?.full) await budget.room();
+        const room = budget.room(file, () => this.#conn.unread);
+        if (room !== null) {
+          if (this.#conn.unread > CLIENT_REPLY_BYTES) {
+            this.#context.log(
+              `Client ${this.id} leaves ${this.#conn.unread} bytes of replies unread: ` +
+                `not reading it until it reads them`,
+              true,
+            );
+          }
+          await room;
+        }
       }
       const target = reader.readTarget();
       if (target !== null) chunk = await this.#conn.readInto(target);

@@ -17,7 +17,12 @@ import type { StatsSnapshot } from "./stats.ts";
  * ```ts
  * import type { SessionContext } from "./session_context.ts";
  * import { FileTable } from "./file_table.ts";
- * const context: SessionContext = { files: new FileTable(), log: console.log };
+ * import { Budget } from "./budget.ts";
+ * const context: SessionContext = {
+ *   files: new FileTable(),
+ *   budget: new Budget(),
+ *   log: console.log,
+ * };
  * ```
  */
 export interface SessionContext {
@@ -30,8 +35,8 @@ export interface SessionContext {
    * `access.ts`); without it, paths are opened as given.
    */
   access?: (path: string) => Promise<AccessResult>;
-  /** The memory bound shared by all clients; none: unbounded. */
-  budget?: Budget;
+  /** The memory bound shared by all clients: every byte held for them counts. */
+  budget: Budget;
   /** Where readers get buffers for records that span reads (the server's pool). */
   pool?: BufferSource;
   /**

@@ -1,53 +1,25 @@
 /**
- * {@linkcode SharedFile}: one open handle per path, shared by all its clients, and
- * the write loop that appends their records in order without ever splitting one.
+ * {@linkcode SharedFile}: one open file per path, shared by all its clients. It joins
+ * the parts: the records queued for it (`_write_queue.ts`), its writer, which owns the
+ * handle (`_batch_writer.ts`), its syncs (`_file_sync.ts`) and its counters
+ * (`file_counters.ts`), and runs the loop that takes batches from the queue to the
+ * writer, one at a time, with reopens between them.
  *
  * @module
  */
 
 import { type BufferSource, FRESH, type Unit } from "../protocol/mod.ts";
-import type { AccessResult } from "./access.ts";
-import {
-  BatchWriter,
-  cutBack,
-  type Entry,
-  MAX_WRITE_BYTES,
-  tellWritten,
-  unlinked,
-} from "./_batch_writer.ts";
+import { type AccessCheck, BatchWriter } from "./_batch_writer.ts";
 import { FileRefusal } from "./_describe_error.ts";
-import { openAppend, type OpenRules } from "./_open_file.ts";
+import { FileSync } from "./_file_sync.ts";
 import { logText as logPath } from "./_log_text.ts";
-import { type FileCounters, newCounters } from "./file_counters.ts";
+import type { OpenRules } from "./_open_file.ts";
+import type { Owner } from "./_owner.ts";
+import { WriteQueue } from "./_write_queue.ts";
+import { FileCounters } from "./file_counters.ts";
 
-export type { FileCounters } from "./file_counters.ts";
-
-/** Decides whether a path may be (re)opened: `Access.check()`. */
-export type AccessCheck = (path: string) => Promise<AccessResult>;
-
-/**
- * Queued bytes per file above which its clients' sockets are not read until the
- * disk catches up: the server's memory stays bounded and the clients queue instead.
- */
-export const HIGH_WATER_BYTES: number = 64 * 1024 * 1024;
-
-/**
- * The client a unit came from, told when its bytes are written or failed.
- *
- * @example
- * ```ts
- * import type { Owner } from "./shared_file.ts";
- * const owner: Owner = { failed: false, onWritten() {}, onWriteError() {} };
- * ```
- */
-export interface Owner {
-  /** Set once a write of this owner's data failed; its later units are skipped. */
-  readonly failed: boolean;
-  /** `bytes` more of this owner's data are in the file. */
-  onWritten(bytes: number): void;
-  /** Appending this owner's data failed, or the file is gone. */
-  onWriteError(error: unknown): void;
-}
+export type { AccessCheck } from "./_batch_writer.ts";
+export type { Owner } from "./_owner.ts";
 
 /**
  * How files are opened and reopened, and where the file reports what happened to it.
@@ -69,24 +41,10 @@ export interface FileOptions extends OpenRules {
   pool?: BufferSource;
 }
 
-/** Queued units, copied one after another into one buffer: one file write. */
-interface Pending {
-  buffer: Uint8Array;
-  fill: number;
-  entries: Entry[];
-}
-
-/** A record at least this large in a buffer of its own is written from it. */
-const ADOPT_BYTES = 64 * 1024;
-
-/** The smallest buffer of queued bytes; the next one is as large as the last batch. */
-const FIRST_PENDING = 64 * 1024;
-
 /**
- * A file open for appending. Units are copied into a buffer while a write is in
- * flight and go out together in the next one, so each write is large and each unit
- * contiguous; the caller may reuse a unit's bytes once `enqueue()` returns. A unit is
- * in the file whole or not at all, and its owner is told which.
+ * A file open for appending, shared by its clients (its owners). Units are queued
+ * and written in order, a unit never split; each owner is told how much of its data
+ * is in the file, or why not.
  *
  * @example
  * ```ts
@@ -94,10 +52,10 @@ const FIRST_PENDING = 64 * 1024;
  * import assert from "node:assert/strict";
  * const path = await Deno.makeTempFile();
  * const file = await SharedFile.open(path);
- * file.enqueue({ failed: false, onWritten() {}, onWriteError() {} }, {
- *   parts: [new TextEncoder().encode("hi\n")],
- *   bytes: 3,
- * });
+ * const owner = { failed: false, onWritten() {}, onWriteError() {} };
+ * file.join(owner);
+ * file.enqueue(owner, { parts: [new TextEncoder().encode("hi\n")], bytes: 3 });
+ * assert.equal(file.leave(owner), 0);
  * await file.close();
  * assert.equal(await Deno.readTextFile(path), "hi\n");
  * await Deno.remove(path);
@@ -106,46 +64,32 @@ const FIRST_PENDING = 64 * 1024;
 export class SharedFile {
   /** The path as opened. */
   readonly path: string;
-  /** The clients using the file; kept by the file table. */
-  readonly owners: Set<Owner> = new Set();
-  /** Set when the file is closing: the table opens a new one for later clients. */
-  closed = false;
-  /** Set when the path is gone for good: its clients were told, new ones reopen. */
-  gone = false;
-  #file: Deno.FsFile;
-  #ino: number | null;
-  #options: FileOptions;
-  #pending: Pending[] = [];
-  #pendingSize = FIRST_PENDING;
-  #pool: BufferSource;
-  #backlog = 0;
-  #writer: BatchWriter;
-  #writing: Promise<void> | null = null;
-  #belowHighWater: (() => void)[] = [];
-  #reopen: PromiseWithResolvers<boolean> | null = null;
   /** Counted for the path, across handles. */
   readonly counters: FileCounters;
-  /** Written since the last sync started. */
-  #dirty = false;
-  /** A sync asked for: from then on, a reopen syncs the old handle first. */
-  #wantsSync = false;
-  #syncing: Promise<void> = Promise.resolve();
-  #nextSync: Promise<void> | null = null;
+  #owners = new Set<Owner>();
+  /** Closing: the table opens a new file for later clients. */
+  #closed = false;
+  /** The path is gone for good: its clients were told; new ones reopen. */
+  #gone = false;
+  #options: FileOptions;
+  #queue: WriteQueue;
+  #writer: BatchWriter;
+  #sync: FileSync;
+  #writing: Promise<void> | null = null;
+  #reopen: PromiseWithResolvers<boolean> | null = null;
 
   private constructor(
-    path: string,
-    file: Deno.FsFile,
-    ino: number | null,
+    writer: BatchWriter,
+    sync: FileSync,
     options: FileOptions,
     counters: FileCounters,
   ) {
+    this.path = writer.path;
     this.counters = counters;
-    this.path = path;
-    this.#file = file;
-    this.#ino = ino;
+    this.#writer = writer;
+    this.#sync = sync;
     this.#options = options;
-    this.#pool = options.pool ?? FRESH;
-    this.#writer = new BatchWriter(path, (m, warning) => this.#options.log?.(m, warning));
+    this.#queue = new WriteQueue(options.pool ?? FRESH);
   }
 
   /**
@@ -153,6 +97,7 @@ export class SharedFile {
    *
    * @param path An absolute path.
    * @param options How to open and reopen it.
+   * @param counters The path's counters, kept across its handles.
    * @returns The file.
    * @throws {FileRefusal} Not a regular file, a refused hard link, or too slow.
    * @throws What `Deno.open` throws.
@@ -160,15 +105,62 @@ export class SharedFile {
   static async open(
     path: string,
     options: FileOptions = { refuseHardlinks: false, timeoutMs: 10_000 },
-    counters: FileCounters = newCounters(),
+    counters: FileCounters = new FileCounters(),
   ): Promise<SharedFile> {
-    const file = await openAppend(path, options);
-    return new SharedFile(path, file, (await file.stat()).ino, options, counters);
+    const sync = new FileSync(path, counters, options.log);
+    const writer = await BatchWriter.open(path, {
+      ...options,
+      beforeSwap: (old) => sync.beforeSwap(old),
+    }, counters);
+    return new SharedFile(writer, sync, options, counters);
+  }
+
+  /** Clients using the file. */
+  get clients(): number {
+    return this.#owners.size;
+  }
+
+  /** Whether new clients may join: it is neither closing nor gone. */
+  get accepting(): boolean {
+    return !this.#closed && !this.#gone;
+  }
+
+  /** Whether it is closing (its last client left). */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Whether anything was written since the last sync began. */
   get dirty(): boolean {
-    return this.#dirty;
+    return this.#sync.dirty;
+  }
+
+  /** Bytes queued or being written. */
+  get backlog(): number {
+    return this.#queue.backlog;
+  }
+
+  /**
+   * Adds a client.
+   *
+   * @param owner The client.
+   * @returns `false` when the file no longer takes clients (closing or gone).
+   */
+  join(owner: Owner): boolean {
+    if (!this.accepting) return false;
+    this.#owners.add(owner);
+    return true;
+  }
+
+  /**
+   * Removes a client.
+   *
+   * @param owner The client.
+   * @returns How many clients remain.
+   */
+  leave(owner: Owner): number {
+    this.#owners.delete(owner);
+    return this.#owners.size;
   }
 
   /**
@@ -179,27 +171,7 @@ export class SharedFile {
    * @throws What `syncData()` throws (EIO).
    */
   sync(): Promise<void> {
-    this.#wantsSync = true;
-    if (this.#nextSync !== null) return this.#nextSync;
-    const next: Promise<void> = this.#syncing.catch(() => {}).then(async () => {
-      if (this.#nextSync === next) this.#nextSync = null;
-      this.#dirty = false;
-      this.counters.syncs++;
-      try {
-        await this.#file.syncData();
-      } catch (error) {
-        this.counters.writeErrors++;
-        throw error;
-      }
-    });
-    this.#nextSync = next;
-    this.#syncing = next;
-    return next;
-  }
-
-  /** Clients using the file. */
-  get clients(): number {
-    return this.owners.size;
+    return this.#sync.sync(() => this.#writer.syncData());
   }
 
   /**
@@ -208,14 +180,8 @@ export class SharedFile {
    *
    * @returns `true` when the file should be reopened.
    */
-  async moved(): Promise<boolean> {
-    try {
-      const ino = (await Deno.stat(this.path)).ino;
-      return ino !== null && this.#ino !== null && ino !== this.#ino;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return true;
-      throw error;
-    }
+  moved(): Promise<boolean> {
+    return this.#writer.moved();
   }
 
   /**
@@ -228,7 +194,7 @@ export class SharedFile {
    * @throws What opening throws; the old handle stays in use.
    */
   reopen(): Promise<boolean> {
-    if (this.closed || this.gone) return Promise.resolve(false);
+    if (!this.accepting) return Promise.resolve(false);
     const reopen = this.#reopen ??= Promise.withResolvers<boolean>();
     this.#writing ??= this.#drain();
     return reopen.promise;
@@ -242,67 +208,8 @@ export class SharedFile {
    * except its `buffer`, which the file keeps or gives back to the pool.
    */
   enqueue(owner: Owner, unit: Unit): void {
-    if (
-      unit.buffer !== undefined && unit.bytes >= ADOPT_BYTES && unit.parts.length === 1 &&
-      unit.parts[0]!.byteOffset === unit.buffer.byteOffset
-    ) {
-      // A large record that spanned reads is already in a buffer of its own: it
-      // becomes the next write as it is, without a copy.
-      this.#pending.push({
-        buffer: unit.buffer,
-        fill: unit.bytes,
-        entries: [{ owner, bytes: unit.bytes }],
-      });
-    } else {
-      const pending = this.#room(unit.bytes);
-      for (const part of unit.parts) {
-        pending.buffer.set(part, pending.fill);
-        pending.fill += part.length;
-      }
-      pending.entries.push({ owner, bytes: unit.bytes });
-      if (unit.buffer !== undefined) this.#pool.put(unit.buffer);
-    }
-    this.#backlog += unit.bytes;
+    this.#queue.enqueue(owner, unit);
     this.#writing ??= this.#drain();
-  }
-
-  /** The buffer the next unit of `bytes` goes into; one write holds 4 MiB at most. */
-  #room(bytes: number): Pending {
-    const tail = this.#pending[this.#pending.length - 1];
-    if (tail !== undefined) {
-      const needed = tail.fill + bytes;
-      if (needed <= tail.buffer.length) return tail;
-      if (needed <= MAX_WRITE_BYTES) {
-        // The file lags: a larger buffer for this write and the next ones.
-        const buffer = this.#pool.get(needed);
-        buffer.set(tail.buffer.subarray(0, tail.fill));
-        this.#pool.put(tail.buffer);
-        tail.buffer = buffer;
-        return tail;
-      }
-    }
-    const pending: Pending = {
-      buffer: this.#pool.get(Math.max(bytes, this.#pendingSize)),
-      fill: 0,
-      entries: [],
-    };
-    this.#pending.push(pending);
-    return pending;
-  }
-
-  /** Bytes queued or being written. */
-  get backlog(): number {
-    return this.#backlog;
-  }
-
-  /**
-   * Resolves once the backlog is below half of {@linkcode HIGH_WATER_BYTES}.
-   *
-   * @returns A promise that resolves once reading may go on.
-   */
-  belowHighWater(): Promise<void> {
-    if (this.#backlog < HIGH_WATER_BYTES / 2) return Promise.resolve();
-    return new Promise((resolve) => this.#belowHighWater.push(resolve));
   }
 
   /**
@@ -311,126 +218,60 @@ export class SharedFile {
    * @returns A promise that resolves once the file is closed.
    */
   async close(): Promise<void> {
-    this.closed = true;
+    this.#closed = true;
     while (this.#writing !== null) await this.#writing;
-    this.#file.close();
+    this.#writer.close();
   }
 
+  /** Takes batches to the writer until nothing is queued; reopens between them. */
   async #drain(): Promise<void> {
-    while (this.#pending.length > 0 || this.#reopen !== null) {
+    for (;;) {
       if (this.#reopen !== null) {
-        const reopen = this.#reopen;
-        this.#reopen = null;
-        if (this.closed || this.gone) {
-          // The last client left (or the path is gone) while the check ran: no new file.
-          reopen.resolve(false);
-          continue;
-        }
-        try {
-          await this.#reopenNow();
-          reopen.resolve(true);
-        } catch (error) {
-          reopen.reject(error);
-          if (await unlinked(this.#file)) this.#lose(error);
-        }
+        await this.#reopenBetweenWrites(this.#reopen);
         continue;
       }
-      const pending = this.#pending.shift()!;
-      const bytes = pending.fill;
-      // The next buffer starts at the size this batch needed, not small again.
-      let size = FIRST_PENDING;
-      while (size < bytes && size < MAX_WRITE_BYTES) size *= 2;
-      this.#pendingSize = size;
-      const batch = withoutFailed(pending);
-      if (this.gone) {
-        for (const { owner } of batch) owner.onWriteError(goneError(this.path));
-      } else if (batch.length > 0) {
-        await this.#writeBatch(batch, pending.buffer.subarray(0, pending.fill));
+      const batch = this.#queue.take();
+      if (batch === null) break;
+      if (this.#gone) {
+        for (const { owner } of batch.entries) owner.onWriteError(goneError(this.path));
+      } else {
+        const written = await this.#writer.write(batch);
+        if (written.kind === "lost") {
+          this.#lose(written.error);
+          for (const { owner } of batch.entries) owner.onWriteError(goneError(this.path));
+        } else {
+          if (written.bytes > 0) this.#sync.wrote();
+          if (written.kind === "written" && written.reopened) {
+            this.#options.onReopened?.(this, "deleted while written");
+          }
+        }
       }
-      this.#pool.put(pending.buffer);
-      this.#backlog -= bytes;
-      if (this.#backlog < HIGH_WATER_BYTES / 2 && this.#belowHighWater.length > 0) {
-        for (const resolve of this.#belowHighWater.splice(0)) resolve();
-      }
+      this.#queue.done(batch);
     }
     this.#writing = null;
   }
 
-  /**
-   * Writes one batch and tells its owners. A batch that went to a file with no path
-   * left is written again at the path, reopened; only what is in a reachable file is
-   * reported written.
-   */
-  async #writeBatch(batch: Entry[], data: Uint8Array): Promise<void> {
-    for (let attempt = 0;; attempt++) {
-      const written = await this.#writer.write(this.#file, data);
-      if (!written.ok) {
-        this.counters.writeErrors++;
-        const whole = await this.#writer.failPart(
-          this.#file,
-          batch,
-          written.bytes,
-          written.error,
-        );
-        this.counters.bytesWritten += whole;
-        if (whole > 0) this.#dirty = true;
-        return;
-      }
-      if (!(await unlinked(this.#file))) break;
-      // The file lost its last link (deleted, or its directory removed) before or
-      // during this write: nothing in it can be read by path any more.
-      try {
-        if (attempt > 0) throw new Deno.errors.NotFound("deleted again at once");
-        // Best effort: nothing can read the unlinked file by path any more.
-        await cutBack(this.#file, data.length);
-        await this.#reopenNow();
-        this.#options.onReopened?.(this, "deleted while written");
-      } catch (error) {
-        this.#lose(error);
-        for (const { owner } of batch) owner.onWriteError(goneError(this.path));
-        return;
-      }
+  async #reopenBetweenWrites(reopen: PromiseWithResolvers<boolean>): Promise<void> {
+    this.#reopen = null;
+    if (!this.accepting) {
+      // The last client left (or the path is gone) while the check ran: no new file.
+      reopen.resolve(false);
+      return;
     }
-    this.counters.bytesWritten += data.length;
-    this.#dirty = true;
-    tellWritten(batch);
-  }
-
-  async #reopenNow(): Promise<void> {
-    const verdict = await this.#options.access?.(this.path) ?? { path: this.path };
-    if ("refusal" in verdict) {
-      const colon = verdict.refusal.indexOf(": ");
-      throw new FileRefusal(
-        verdict.refusal.slice(0, colon),
-        verdict.refusal.slice(colon + 2),
-      );
+    try {
+      await this.#writer.reopen();
+      reopen.resolve(true);
+    } catch (error) {
+      reopen.reject(error);
+      if (await this.#writer.unlinked()) this.#lose(error);
     }
-    if (verdict.path !== this.path) {
-      throw new Deno.errors.PermissionDenied(
-        `"${this.path}" now leads to "${verdict.path}": not reopened`,
-      );
-    }
-    const file = await openAppend(this.path, this.#options);
-    const old = this.#file;
-    if (this.#wantsSync && this.#dirty) {
-      // What a later sync request covers went to the old handle too.
-      await this.#syncing.catch(() => {});
-      await old.syncData().catch((error) => {
-        this.counters.writeErrors++;
-        this.#options.log?.(`Could not sync ${logPath(this.path)}: ${error}`, true);
-      });
-    }
-    this.#file = file;
-    this.#ino = (await file.stat()).ino;
-    this.counters.reopens++;
-    old.close();
   }
 
   /** The path is gone and cannot be opened again: every client is told. */
   #lose(error: unknown): void {
-    if (this.gone) return;
-    this.gone = true;
-    this.counters.writeErrors++;
+    if (this.#gone) return;
+    this.#gone = true;
+    this.counters.failed();
     this.#options.log?.(
       `Lost ${logPath(this.path)}: the file was deleted and cannot be created again ` +
         `(${
@@ -438,30 +279,8 @@ export class SharedFile {
         }); its clients are told`,
       true,
     );
-    for (const owner of this.owners) owner.onWriteError(goneError(this.path));
+    for (const owner of this.#owners) owner.onWriteError(goneError(this.path));
   }
-}
-
-/**
- * The entries of a buffer whose owners have not failed, their bytes moved together:
- * a client whose earlier write failed gets nothing more written.
- */
-function withoutFailed(pending: Pending): Entry[] {
-  const entries = pending.entries;
-  if (!entries.some((entry) => entry.owner.failed)) return entries;
-  const kept: Entry[] = [];
-  let from = 0;
-  let to = 0;
-  for (const entry of entries) {
-    if (!entry.owner.failed) {
-      pending.buffer.copyWithin(to, from, from + entry.bytes);
-      to += entry.bytes;
-      kept.push(entry);
-    }
-    from += entry.bytes;
-  }
-  pending.fill = to;
-  return kept;
 }
 
 function goneError(path: string): FileRefusal {

@@ -3,6 +3,7 @@
 // a client that has permissions on the socket only.
 
 import assert from "node:assert/strict";
+import { Access } from "../server/access.ts";
 import { ProxyFile } from "../mod.ts";
 import { readUntilClosed, scopedPermissions, startServer } from "./_server.ts";
 import { writeAll } from "./_raw.ts";
@@ -132,7 +133,7 @@ Deno.test("--root confines a server that has full permissions, on the real path"
   for (const [i, path] of refused.entries()) {
     assert.ok(
       lines[i]!.startsWith(`PermissionDenied ${path}: Permission denied: '${path}'`) &&
-        lines[i]!.endsWith("is outside the server's --root directories"),
+        lines[i]!.endsWith(`is outside the server's --root directories (${allowed})`),
       lines[i],
     );
   }
@@ -255,4 +256,21 @@ Deno.test("server refuses a path outside its --allow-write scope as PermissionEr
   file.write("in scope\n");
   await file.flush();
   assert.equal(await Deno.readTextFile(`${server.dir}/in.log`), "in scope\n");
+});
+
+Deno.test("Access.check() refuses a path outside --root with a typed refusal naming the roots, and advice for the operator apart", async () => {
+  await using tmp = await tempDir();
+  await Deno.mkdir(`${tmp.path}/in`);
+  const access = await Access.create([`${tmp.path}/in`]);
+  const root = await Deno.realPath(`${tmp.path}/in`);
+  assert.deepEqual(await access.check(`${root}/a.log`), { path: `${root}/a.log` });
+  const verdict = await access.check(`${tmp.path}/out.log`);
+  assert.ok("refusal" in verdict);
+  assert.equal(verdict.refusal.pythonName, "PermissionError");
+  assert.equal(
+    verdict.refusal.wire,
+    `PermissionError: Permission denied: '${tmp.path}/out.log' is outside the ` +
+      `server's --root directories (${root})`,
+  );
+  assert.match(verdict.refusal.operatorHint, /^add --root /);
 });

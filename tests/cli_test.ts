@@ -2,6 +2,7 @@
 // signals it wires to the server.
 
 import assert from "node:assert/strict";
+import { parseBytes } from "../server/cli.ts";
 import { ProxyFile } from "../mod.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { startServer } from "./_server.ts";
@@ -71,4 +72,15 @@ Deno.test("server CLI: --help and --version exit 0; unknown flags and missing va
     assert.match(bad.stderr, /^usage: offlog \[-h\]/, what);
     assert.match(bad.stderr, /offlog: error: /, what);
   }
+});
+
+Deno.test("parseBytes() takes K, M and G, and refuses less than 64K with the flag's own message", () => {
+  assert.equal(parseBytes("64K"), 64 * 1024);
+  assert.equal(parseBytes("256M"), 256 * 1024 * 1024);
+  assert.equal(parseBytes("1G"), 1024 ** 3);
+  assert.throws(
+    () => parseBytes("1000"),
+    /--max-buffered-bytes takes bytes \(at least 64K\)/,
+  );
+  assert.throws(() => parseBytes("-5M"), /--max-buffered-bytes takes bytes/);
 });

@@ -3,6 +3,7 @@
 // for systemd's; the server runs with exactly the flags the README gives.
 
 import assert from "node:assert/strict";
+import { Notifier } from "../server/notify.ts";
 import { type Proc, ROOT, SERVER, spawn, tempDir } from "./_deploy.ts";
 
 /** Binds a datagram socket at `path` in a child process; its stdout has one JSON string per datagram. */
@@ -170,4 +171,20 @@ Deno.test("serve({ notify }) reaches an abstract $NOTIFY_SOCKET (@name) with uns
   const names = [];
   for await (const entry of Deno.readDir(tmp.path)) names.push(entry.name);
   assert.deepEqual(names, []);
+});
+
+Deno.test("Notifier.create() is null without $NOTIFY_SOCKET, and names the missing --unstable-net with it", async () => {
+  const saved = Deno.env.get("NOTIFY_SOCKET");
+  try {
+    Deno.env.delete("NOTIFY_SOCKET");
+    assert.equal(await Notifier.create("/tmp/offlog-notify-test.sock.tmp"), null);
+    Deno.env.set("NOTIFY_SOCKET", "/run/systemd/notify");
+    await assert.rejects(
+      Notifier.create("/tmp/offlog-notify-test.sock.tmp"),
+      /--notify needs Deno's --unstable-net/,
+    );
+  } finally {
+    if (saved === undefined) Deno.env.delete("NOTIFY_SOCKET");
+    else Deno.env.set("NOTIFY_SOCKET", saved);
+  }
 });

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { Rotation } from "../server/rotation.ts";
+import { FileTable } from "../server/file_table.ts";
 import { ProxyFile } from "../mod.ts";
 import { startServer } from "./_server.ts";
 import { readMessages, writeAll } from "./_raw.ts";
@@ -82,3 +84,25 @@ for (const tell of [false, true]) {
     }
   });
 }
+
+Deno.test("Rotation.reopenAll() reopens every open file at its path and says so; a closed file is left alone", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const table = new FileTable();
+    const owner = { failed: false, onWritten() {}, onWriteError() {} };
+    const file = await table.acquire(`${dir}/a.log`, owner);
+    const told: string[] = [];
+    const rotation = new Rotation(table, 0, (f, why) => told.push(`${f.path} ${why}`));
+    await Deno.rename(`${dir}/a.log`, `${dir}/a.log.1`);
+    assert.equal(await file.moved(), true);
+    await rotation.reopenAll("SIGHUP");
+    assert.deepEqual(told, [`${dir}/a.log SIGHUP`]);
+    assert.equal(await file.moved(), false, "the path leads to the open file again");
+    await table.release(file, owner);
+    await rotation.reopenAll("SIGHUP");
+    assert.equal(told.length, 1, "nothing open, nothing reopened");
+    rotation.stop();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { ProxyFile } from "../mod.ts";
-import { serve } from "../server.ts";
+import { serve } from "../server/serve.ts";
 import {
   defaultPermissions,
   logMessages,

@@ -6,6 +6,9 @@ import { ProxyFile } from "../mod.ts";
 import { readMessageTexts, readUntilClosed, startServer, waitUntil } from "./_server.ts";
 import { writeAll } from "./_raw.ts";
 import { concat } from "../protocol/mod.ts";
+import { Session } from "../server/session.ts";
+import { FileTable } from "../server/file_table.ts";
+import { Budget } from "../server/budget.ts";
 
 const encoder = new TextEncoder();
 
@@ -234,5 +237,30 @@ Deno.test("server holds a 0.x client's unfinished line until its newline, and wr
     );
   } finally {
     conn.close();
+  }
+});
+
+Deno.test("Session serves a 0.x client in-process: OK, its lines written, BYE, its file closed", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    using listener = Deno.listen({ transport: "unix", path: `${dir}/s.sock` });
+    using client = await Deno.connect({ transport: "unix", path: `${dir}/s.sock` });
+    const log: string[] = [];
+    const files = new FileTable();
+    const session = new Session(7, await listener.accept(), {
+      files,
+      budget: new Budget(),
+      log: (message) => log.push(message),
+    });
+    await writeAll(client, encoder.encode(`${dir}/app.log\0one\ntwo\n`));
+    await client.closeWrite();
+    const received = await readUntilClosed(client);
+    await session.done;
+    assert.equal(received.text, "OK\0BYE\0");
+    assert.equal(await Deno.readTextFile(`${dir}/app.log`), "one\ntwo\n");
+    assert.ok(log.includes(`Closed ${dir}/app.log`), log.join("\n"));
+    assert.equal(files.open.length, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

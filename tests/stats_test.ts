@@ -1,6 +1,7 @@
 // server/stats.ts and the operations around it: `server.ts --stats`, --metrics-file,
 // --stats-interval, with the real server.
 import assert from "node:assert/strict";
+import { prometheusText, ServerStats, statsLine } from "../server/stats.ts";
 import { ProxyFile } from "../mod.ts";
 import { startServer, waitUntil } from "./_server.ts";
 import { zeroXServer } from "./_fake_server.ts";
@@ -139,4 +140,19 @@ Deno.test("--metrics-file keeps the figures in the Prometheus text format, rewri
 Deno.test("--stats-interval writes a stats line to the server's log", async () => {
   await using server = await startServer({ args: ["--stats-interval", "1"] });
   await server.waitFor("Stats: clients=0 connections=0 refused=0 files=0", 5000);
+});
+
+Deno.test("ServerStats.snapshot(), statsLine() and prometheusText() report the same figures", () => {
+  const stats = new ServerStats();
+  stats.connected();
+  stats.connected();
+  stats.statsRequest();
+  stats.refused();
+  const snapshot = stats.snapshot(1, []);
+  assert.equal(snapshot.connectionsTotal, 1, "a stats request is not a connection");
+  assert.equal(
+    statsLine(snapshot),
+    "Stats: clients=1 connections=1 refused=1 files=0 written=0 backlog=0 errors=0",
+  );
+  assert.match(prometheusText(snapshot), /^offlog_refused_total 1$/m);
 });

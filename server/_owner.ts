@@ -1,0 +1,63 @@
+// The client a queued unit came from, as the file's writer sees it: told when its
+// bytes are written or failed. A module of its own so that the queue, the writer and
+// the shared file can all name it without importing each other.
+
+/**
+ * The client a unit came from, told when its bytes are written or failed.
+ *
+ * @example
+ * ```ts
+ * import type { Owner } from "./_owner.ts";
+ * const owner: Owner = { failed: false, onWritten() {}, onWriteError() {} };
+ * ```
+ */
+export interface Owner {
+  /** Set once a write of this owner's data failed; its later units are skipped. */
+  readonly failed: boolean;
+  /** `bytes` more of this owner's data are in the file. */
+  onWritten(bytes: number): void;
+  /** Appending this owner's data failed, or the file is gone. */
+  onWriteError(error: unknown): void;
+}
+
+/**
+ * A unit queued for a file (its bytes are in the batch's buffer), and its client.
+ *
+ * @example
+ * ```ts
+ * import type { Entry } from "./_owner.ts";
+ * const entry: Entry = {
+ *   owner: { failed: false, onWritten() {}, onWriteError() {} },
+ *   bytes: 3,
+ * };
+ * ```
+ */
+export interface Entry {
+  /** Who sent it. */
+  owner: Owner;
+  /** Its size: bytes that must land contiguously. */
+  bytes: number;
+}
+
+/**
+ * Tells each owner of `entries` how many of its bytes are in the file, once.
+ *
+ * @param entries Units that were written.
+ *
+ * @example
+ * ```ts
+ * import { tellWritten } from "./_owner.ts";
+ * import assert from "node:assert/strict";
+ * let told = 0;
+ * const owner = { failed: false, onWritten(n: number) { told += n; }, onWriteError() {} };
+ * tellWritten([{ owner, bytes: 2 }, { owner, bytes: 3 }]);
+ * assert.equal(told, 5);
+ * ```
+ */
+export function tellWritten(entries: readonly Entry[]): void {
+  const owners = new Map<Owner, number>();
+  for (const { owner, bytes } of entries) {
+    owners.set(owner, (owners.get(owner) ?? 0) + bytes);
+  }
+  for (const [owner, bytes] of owners) owner.onWritten(bytes);
+}
