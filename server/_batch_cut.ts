@@ -59,3 +59,33 @@ export function withoutFailed<E extends CutEntry>(batch: CutBatch<E>): CutBatch<
   }
   return { data: batch.data.subarray(0, to), entries: kept };
 }
+
+/**
+ * Splits the unit at `index` after the line that holds its byte `atLeast - 1`, when
+ * that line is not its last: a 0.x client's unit is whole lines, each a record, so the
+ * file can rotate between two of them rather than after the whole unit.
+ *
+ * @param batch The batch.
+ * @param index The unit to split.
+ * @param atLeast Bytes of the unit that must stay before the cut (at least 1).
+ * @returns The batch with that unit in two, or itself when the line is the unit's last.
+ */
+export function splitAfterLine<E extends CutEntry>(
+  batch: CutBatch<E>,
+  index: number,
+  atLeast: number,
+): CutBatch<E> {
+  const entry = batch.entries[index]!;
+  let start = 0;
+  for (let k = 0; k < index; k++) start += batch.entries[k]!.bytes;
+  const end = start + entry.bytes;
+  const newline = batch.data.indexOf(0x0a, start + Math.max(1, atLeast) - 1);
+  if (newline === -1 || newline >= end - 1) return batch;
+  const first = newline + 1 - start;
+  const entries = [...batch.entries];
+  entries.splice(index, 1, { ...entry, bytes: first }, {
+    ...entry,
+    bytes: entry.bytes - first,
+  });
+  return { data: batch.data, entries };
+}

@@ -38,6 +38,10 @@ export class FileSync {
   #wanted = false;
   #syncing: Promise<void> = Promise.resolve();
   #next: Promise<void> | null = null;
+  /** Syncs of handles let go after a rotation, in the background. */
+  #retiring: Promise<void> = Promise.resolve();
+  /** Why the last of those failed, for the next sync request to report. */
+  #retireError: unknown = null;
 
   /**
    * No sync yet.
@@ -80,6 +84,10 @@ export class FileSync {
     const next: Promise<void> = this.#syncing.catch(() => {}).then(async () => {
       if (this.#next === next) this.#next = null;
       this.#dirty = false;
+      // What went to handles let go since is covered by their own syncs.
+      await this.#retiring;
+      const retireError = this.#retireError;
+      this.#retireError = null;
       this.#counters.synced();
       try {
         await syncData();
@@ -87,6 +95,7 @@ export class FileSync {
         this.#counters.failed();
         throw error;
       }
+      if (retireError !== null) throw retireError;
     });
     this.#next = next;
     this.#syncing = next;
@@ -100,11 +109,46 @@ export class FileSync {
    * @param old The handle being replaced.
    */
   async beforeSwap(old: Deno.FsFile): Promise<void> {
+    await this.#retiring;
     if (!this.#wanted || !this.#dirty) return;
     await this.#syncing.catch(() => {});
     await old.syncData().catch((error) => {
       this.#counters.failed();
       this.#log?.(`Could not sync ${logPath(this.#path)}: ${error}`, true);
     });
+  }
+
+  /**
+   * The server's own rotation renamed the file and opened a new one: the old handle
+   * is synced in the background when it holds data not yet synced (without holding
+   * up the next write), then closed. A sync request made later waits for that sync,
+   * so a durable flush covers the renamed file too, and reports its failure.
+   *
+   * @param old The handle of the renamed file.
+   */
+  retire(old: Deno.FsFile): void {
+    const dirty = this.#dirty;
+    this.#dirty = false;
+    const previous = this.#syncing.catch(() => {});
+    this.#retiring = Promise.all([this.#retiring, previous]).then(async () => {
+      if (!dirty) return;
+      this.#counters.synced();
+      try {
+        await old.syncData();
+      } catch (error) {
+        this.#counters.failed();
+        this.#retireError = error;
+        this.#log?.(`Could not sync the rotated ${logPath(this.#path)}: ${error}`, true);
+      }
+    }).finally(() => old.close());
+  }
+
+  /**
+   * Resolves once the background syncs of rotated handles are done.
+   *
+   * @returns A promise that never rejects.
+   */
+  settled(): Promise<void> {
+    return this.#retiring;
   }
 }

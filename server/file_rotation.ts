@@ -63,7 +63,6 @@ export class FileRotation {
   #log: (message: string, warning?: boolean) => void;
   #now: () => number;
   #openedAt: number;
-  #rotations = 0;
   /** After a failed rotation, none is tried before this time. */
   #retryAt = -Infinity;
   #lastError = "";
@@ -121,11 +120,6 @@ export class FileRotation {
     return rotation;
   }
 
-  /** Rotations of this file so far. */
-  get rotations(): number {
-    return this.#rotations;
-  }
-
   /**
    * Whether the file is due for rotation before the next write.
    *
@@ -135,6 +129,16 @@ export class FileRotation {
   due(bytes: number): "size" | "age" | null {
     if (this.#now() < this.#retryAt) return null;
     return rotationDue(this.#policy, bytes, this.#openedAt, this.#now());
+  }
+
+  /**
+   * Bytes the file takes before it reaches `--rotate-size`.
+   *
+   * @param bytes Bytes in the file now.
+   * @returns At least 0; `null` when it does not rotate by size.
+   */
+  room(bytes: number): number | null {
+    return this.#policy.size === null ? null : Math.max(0, this.#policy.size - bytes);
   }
 
   /**
@@ -175,7 +179,6 @@ export class FileRotation {
     }
     this.#lastError = "";
     this.#openedAt = this.#now();
-    this.#rotations++;
     this.#log(`Rotated ${logText(this.rotated.path)} (${bytes} bytes)`);
     if (removed.length > 0) {
       this.#log(`Removed ${removed.map(logText).join(", ")} (--rotate-keep)`);

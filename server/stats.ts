@@ -15,7 +15,7 @@ import type { SharedFile } from "./shared_file.ts";
  * import type { FileStats } from "./stats.ts";
  * const file: FileStats = {
  *   path: "/var/log/app/a.log", clients: 2, bytesWritten: 1024, backlogBytes: 0,
- *   writeErrors: 0, reopens: 1, syncs: 0,
+ *   writeErrors: 0, reopens: 1, syncs: 0, rotations: 0, currentBytes: 1024,
  * };
  * ```
  */
@@ -34,6 +34,10 @@ export interface FileStats {
   reopens: number;
   /** `fdatasync` calls since the server started. */
   syncs: number;
+  /** Rotations by the server itself since it started (`--rotate-size`, ...). */
+  rotations: number;
+  /** Bytes in the file now at the path (since its last rotation). */
+  currentBytes: number;
 }
 
 /**
@@ -116,6 +120,8 @@ export class ServerStats {
         writeErrors: file.counters.writeErrors,
         reopens: file.counters.reopens,
         syncs: file.counters.syncs,
+        rotations: file.counters.rotations,
+        currentBytes: file.size,
       })),
     };
   }
@@ -176,6 +182,18 @@ export function prometheusText(snapshot: StatsSnapshot): string {
     ],
     ["reopens", "offlog_file_reopens_total", "counter", "Reopens after rotation."],
     ["syncs", "offlog_file_syncs_total", "counter", "fdatasync calls."],
+    [
+      "rotations",
+      "offlog_file_rotations_total",
+      "counter",
+      "Rotations by the server itself.",
+    ],
+    [
+      "currentBytes",
+      "offlog_file_current_bytes",
+      "gauge",
+      "Bytes in the file now at the path.",
+    ],
   ];
   for (const [key, name, type, help] of perFile) {
     metric(

@@ -1,7 +1,7 @@
 // Cutting a batch where a rotation falls (server/_batch_cut.ts).
 
 import assert from "node:assert/strict";
-import { cutBatch, withoutFailed } from "../server/_batch_cut.ts";
+import { cutBatch, splitAfterLine, withoutFailed } from "../server/_batch_cut.ts";
 
 const decoder = new TextDecoder();
 
@@ -37,4 +37,21 @@ Deno.test("withoutFailed() drops the units of failed owners and keeps the others
   assert.deepEqual(kept.entries.map((e) => e.bytes), [3, 3]);
   const same = batch([["x\n", ok]]);
   assert.equal(withoutFailed(same), same);
+});
+
+Deno.test("splitAfterLine() cuts a unit of lines after the line that reaches the size", () => {
+  const a = { failed: false };
+  const whole = batch([["x\n", a], ["one\ntwo\nthree\n", a]]);
+  // 2 bytes of the unit must stay: "one\n" ends the first part.
+  const split = splitAfterLine(whole, 1, 2);
+  assert.deepEqual(split.entries.map((e) => e.bytes), [2, 4, 10]);
+  assert.equal(split.entries[1]!.owner, a);
+  const [head] = cutBatch(split, 2);
+  assert.equal(decoder.decode(head.data), "x\none\n");
+  // The byte that reaches the size is a line's newline: that line ends the part.
+  assert.deepEqual(splitAfterLine(whole, 1, 4).entries.map((e) => e.bytes), [2, 4, 10]);
+  assert.deepEqual(splitAfterLine(whole, 1, 5).entries.map((e) => e.bytes), [2, 8, 6]);
+  // In the last line: nothing to split.
+  assert.equal(splitAfterLine(whole, 1, 9), whole);
+  assert.equal(splitAfterLine(whole, 0, 1), whole);
 });
