@@ -116,7 +116,7 @@ export async function main(args: string[]): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      args,
+      args: withDashedValues(args, ROTATE_VALUE_FLAGS),
       strict: true,
       allowPositionals: false,
       options: {
@@ -255,6 +255,24 @@ export async function main(args: string[]): Promise<number> {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
     if (onHangup) Deno.removeSignalListener("SIGHUP", onHangup);
   }
+}
+
+/** Flags whose value may start with a dash (`-5`): ours refuse it, not parseArgs. */
+const ROTATE_VALUE_FLAGS = ["--rotate-size", "--rotate-interval", "--rotate-keep"];
+
+/** `--flag -5` as `--flag=-5`, so that the value reaches our own check. */
+function withDashedValues(args: string[], flags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < args.length; k++) {
+    const next = args[k + 1];
+    if (flags.includes(args[k]!) && next !== undefined && /^-[0-9]/.test(next)) {
+      out.push(`${args[k]}=${next}`);
+      k++;
+    } else {
+      out.push(args[k]!);
+    }
+  }
+  return out;
 }
 
 function wholeNumber(flag: string, text: string, min: number): number {

@@ -84,3 +84,44 @@ Deno.test("parseBytes() takes K, M and G, and refuses less than 64K with the fla
   );
   assert.throws(() => parseBytes("-5M"), /--max-buffered-bytes takes bytes/);
 });
+
+Deno.test("server CLI: bad --rotate-* flags exit 2 with the usage and a message naming the flag", async () => {
+  const run = async (...args: string[]) => {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-q", "--allow-read", "--allow-write", SERVER, ...args],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+  };
+  const cases: [string[], RegExp][] = [
+    [["--rotate-size", "1K"], /--rotate-size takes bytes \(at least 4K\).*not "1K"/],
+    [["--rotate-size", "-1M"], /--rotate-size takes bytes .*not "-1M"/],
+    [["--rotate-size", "lots"], /--rotate-size takes bytes .*not "lots"/],
+    [["--rotate-interval", "0s"], /--rotate-interval takes a duration above zero/],
+    [["--rotate-interval", "15"], /--rotate-interval .*\(90s, 15m, 1h, 1d\), not "15"/],
+    [["--rotate-size", "1M", "--rotate-keep", "0"], /--rotate-keep takes .*not "0"/],
+    [["--rotate-size", "1M", "--rotate-keep", "-5"], /--rotate-keep takes .*not "-5"/],
+    [["--rotate-keep", "3"], /--rotate-keep needs --rotate-size or --rotate-interval/],
+    [["--rotate-compress"], /--rotate-compress needs --rotate-size or --rotate-interval/],
+  ];
+  const results = await Promise.all(cases.map(([args]) => run(...args)));
+  for (const [k, [args, message]] of cases.entries()) {
+    const result = results[k]!;
+    assert.equal(result.code, 2, args.join(" "));
+    assert.match(result.stderr, /^usage: offlog /, args.join(" "));
+    assert.match(result.stderr, message, args.join(" "));
+  }
+  const help = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-q", SERVER, "--help"],
+    stdout: "piped",
+  }).output();
+  const text = new TextDecoder().decode(help.stdout);
+  for (
+    const flag of ["--rotate-size SIZE", "--rotate-interval DURATION", "--rotate-keep N"]
+  ) {
+    assert.ok(text.includes(flag), flag);
+  }
+  assert.match(text, /--rotate-compress +Compress rotated files/);
+});
