@@ -37,10 +37,10 @@ export interface WriterOptions extends OpenRules {
   /** Told of the old handle before a new one replaces it (to sync it first). */
   beforeSwap?: (old: Deno.FsFile) => Promise<void>;
   /**
-   * Takes the old handle after the writer's own rotation renamed it: syncs it in the
-   * background if needed, and closes it.
+   * Takes the old handle, and its inode, after the writer's own rotation renamed it:
+   * syncs it if needed, and closes it.
    */
-  retire?: (old: Deno.FsFile) => void;
+  retire?: (old: Deno.FsFile, ino: number | null) => void;
 }
 
 /**
@@ -222,6 +222,7 @@ export class BatchWriter {
     }
     const file = await openAppend(this.path, this.#options);
     const old = this.#file;
+    const oldIno = this.#ino;
     if (!rotated) await this.#options.beforeSwap?.(old);
     let info: Deno.FileInfo;
     try {
@@ -234,7 +235,7 @@ export class BatchWriter {
     this.#ino = info.ino;
     this.#size = info.size;
     if (rotated && this.#options.retire !== undefined) {
-      this.#options.retire(old);
+      this.#options.retire(old, oldIno);
     } else {
       if (!rotated) this.#counters.reopened();
       old.close();

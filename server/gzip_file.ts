@@ -3,10 +3,12 @@
  * `gzip -d`) with `CompressionStream`, a chunk at a time.
  *
  * Deno compresses on the thread that calls it, the server's only one: the file is read
- * in chunks of {@linkcode GZIP_CHUNK_BYTES}, and after each one the compressor waits for
- * a timer turn, so that the server's reads, writes and acknowledgements go first. The
- * memory it holds is a chunk and what the stream buffers of it, whatever the file's
- * size.
+ * in chunks of {@linkcode GZIP_CHUNK_BYTES}, and after each one the compressor rests, at
+ * least a timer turn, so that the server's reads, writes and acknowledgements go first,
+ * and long enough that compressing takes at most a share of the time
+ * ({@linkcode GZIP_DUTY}): a burst of writes is not slowed much by the compression of
+ * the files it fills. The memory it holds is a chunk and what the stream buffers of it,
+ * whatever the file's size.
  *
  * @module
  */
@@ -22,6 +24,19 @@
  * ```
  */
 export const GZIP_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * The share of the time the compressor works, by default: after a chunk that took
+ * `t` ms to read, compress and write, it rests `t * (1 / GZIP_DUTY - 1)` ms.
+ *
+ * @example
+ * ```ts
+ * import { GZIP_DUTY } from "./gzip_file.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(GZIP_DUTY, 0.25);
+ * ```
+ */
+export const GZIP_DUTY = 0.25;
 
 /**
  * Options of {@linkcode gzipFile}.
@@ -40,6 +55,11 @@ export interface GzipOptions {
    * @default {65536}
    */
   chunkBytes?: number;
+  /**
+   * The share of the time it works, above 0 and at most 1 (1: a timer turn only).
+   * @default {0.25}
+   */
+  duty?: number;
 }
 
 /**
@@ -87,6 +107,7 @@ export async function gzipFile(
   options: GzipOptions = {},
 ): Promise<Gzipped> {
   const chunkBytes = options.chunkBytes ?? GZIP_CHUNK_BYTES;
+  const rest = 1 / (options.duty ?? GZIP_DUTY) - 1;
   const signal = options.signal;
   const out = await Deno.open(target, { write: true, create: true, truncate: true });
   try {
@@ -105,12 +126,13 @@ export async function gzipFile(
     try {
       for (;;) {
         signal?.throwIfAborted();
+        const started = performance.now();
         const buffer = new Uint8Array(chunkBytes);
         const n = await source.read(buffer);
         if (n === null) break;
         bytesIn += n;
         await writer.write(buffer.subarray(0, n));
-        await nextTurn();
+        await pause((performance.now() - started) * rest);
       }
       await writer.close();
     } catch (error) {
@@ -126,7 +148,7 @@ export async function gzipFile(
   }
 }
 
-/** Resolves on a later turn of the event loop, after pending I/O callbacks. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
+/** Resolves after `ms`, and on a later turn of the event loop in any case. */
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -239,6 +239,28 @@ export class RotatedFiles {
   }
 
   /**
+   * Syncs (`fdatasync`) the rotated files that still hold data of the given inodes
+   * uncompressed: opened by name, found by inode wherever rotations moved them. A file
+   * compressed meanwhile needs none (its `.gz` was synced before it took the name), and
+   * one removed past `keep` none either.
+   *
+   * @param inodes The inodes of files rotated without a sync.
+   * @returns A promise that resolves once synced.
+   * @throws What opening or syncing throws.
+   */
+  syncInodes(inodes: ReadonlySet<number>): Promise<void> {
+    return this.#locked(async () => {
+      for (let index = 1;; index++) {
+        const slot = await this.#slot(index);
+        if (slot === null) break;
+        if (!slot.plain || !inodes.has((await inode(this.name(index))) ?? -1)) continue;
+        using file = await Deno.open(this.name(index), { read: true });
+        await file.syncData();
+      }
+    });
+  }
+
+  /**
    * Removes the temporary file of a compression given up (shutdown, a failure).
    *
    * @returns A promise that resolves once it is gone.

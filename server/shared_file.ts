@@ -121,17 +121,17 @@ export class SharedFile {
     options: FileOptions = { refuseHardlinks: false, timeoutMs: 10_000 },
     counters: FileCounters = new FileCounters(),
   ): Promise<SharedFile> {
-    const sync = new FileSync(path, counters, options.log);
     const rotation = options.rotation
       ? await FileRotation.open(path, options.rotation.policy, {
         compressor: options.rotation.compressor,
         ...(options.log ? { log: options.log } : {}),
       })
       : null;
+    const sync = new FileSync(path, counters, options.log, rotation?.rotated);
     const writer = await BatchWriter.open(path, {
       ...options,
       beforeSwap: (old) => sync.beforeSwap(old),
-      retire: (old) => sync.retire(old),
+      retire: (old, ino) => sync.retire(old, ino),
     }, counters);
     return new SharedFile(writer, sync, options, counters, rotation);
   }

@@ -32,8 +32,8 @@ export interface RotatedText {
 
 /**
  * Waits until the server's compressor is done with `path` (no `PATH.N` left beside
- * `.gz` ones when `compressed`, no temporary file), then reads the rotated files
- * oldest first and the live one last.
+ * `.gz` ones when `compressed`, no temporary file) and nothing is renamed any more,
+ * then reads the rotated files oldest first and the live one last.
  */
 export async function rotatedSet(
   path: string,
@@ -45,6 +45,9 @@ export async function rotatedSet(
   const base = path.slice(slash + 1);
   const pattern = new RegExp(`^${base.replaceAll(".", "\\.")}\\.(\\d+)(\\.gz)?$`);
   const deadline = Date.now() + timeoutMs;
+  // The server may still rename after the last acknowledgement (a rotation after the
+  // last write): the set is read once two listings, 50 ms apart, agree.
+  let previous = "";
   for (;;) {
     const all = await names(dir);
     const busy = all.includes(`.${base}.gz.tmp`) ||
@@ -52,7 +55,8 @@ export async function rotatedSet(
         pattern.exec(name)?.[2] === undefined &&
         pattern.test(name)
       ));
-    if (!busy) {
+    const listing = busy ? "" : all.join(",");
+    if (!busy && listing === previous) {
       const rotated = all.flatMap((name) => {
         const match = pattern.exec(name);
         return match === null ? [] : [{ name, index: Number(match[1]), gz: !!match[2] }];
@@ -74,10 +78,11 @@ export async function rotatedSet(
       }
       return set;
     }
+    previous = listing;
     if (Date.now() > deadline) {
       throw new Error(`Compression of ${path} not done: ${all.join(", ")}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

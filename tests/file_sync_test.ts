@@ -67,3 +67,31 @@ Deno.test("FileSync.retire() closes a clean old handle without a sync; a failed 
   await sync.sync(() => Promise.resolve());
   assert.equal(counters.writeErrors, 1);
 });
+
+Deno.test("FileSync.retire() before any sync was asked for closes at once, and the next sync() syncs the renamed file by inode", async () => {
+  const counters = new FileCounters();
+  const asked: number[][] = [];
+  const sync = new FileSync("/x.log", counters, undefined, {
+    syncInodes(inodes) {
+      asked.push([...inodes]);
+      return Promise.resolve();
+    },
+  });
+  sync.wrote();
+  const old = fakeHandle();
+  sync.retire(old.handle, 42);
+  await sync.settled();
+  assert.deepEqual(old.events, ["close"], "closed without a sync");
+  sync.retire(fakeHandle().handle, 43); // clean: nothing to remember
+  await sync.sync(() => Promise.resolve());
+  assert.deepEqual(asked, [[42]]);
+  await sync.sync(() => Promise.resolve());
+  assert.deepEqual(asked, [[42]], "once");
+  // Once a sync was asked for, rotated handles are synced as they are let go.
+  sync.wrote();
+  const later = fakeHandle();
+  later.release();
+  sync.retire(later.handle, 44);
+  await sync.settled();
+  assert.deepEqual(later.events, ["sync", "synced", "close"]);
+});

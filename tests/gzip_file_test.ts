@@ -58,3 +58,19 @@ Deno.test("gzipFile() of an empty file is a valid empty gzip", async () => {
   assert.equal((await gzipFile(source, `${dir.path}/a.gz`)).bytesIn, 0);
   assert.equal((await gunzip(`${dir.path}/a.gz`)).length, 0);
 });
+
+Deno.test("gzipFile() works at most its duty's share of the time", async () => {
+  await using dir = await tempDir();
+  const data = new Uint8Array(4 * 1024 * 1024);
+  for (let k = 0; k < data.length; k++) data[k] = (k * 7919) % 253;
+  await Deno.writeFile(`${dir.path}/a`, data);
+  const timed = async (duty: number) => {
+    using source = await Deno.open(`${dir.path}/a`);
+    const started = performance.now();
+    await gzipFile(source, `${dir.path}/a.gz`, { duty });
+    return performance.now() - started;
+  };
+  const full = await timed(1);
+  const tenth = await timed(0.1);
+  assert.ok(tenth > full * 2, `duty 1: ${full} ms, duty 0.1: ${tenth} ms`);
+});

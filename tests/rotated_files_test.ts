@@ -143,3 +143,16 @@ Deno.test("RotatedFiles.rotate(ino) renames nothing when PATH is not the open fi
   await rotated.rotate((await Deno.stat(path)).ino);
   assert.deepEqual(await names(dir.path), ["app.log.1", "app.log.2"]);
 });
+
+Deno.test("RotatedFiles.syncInodes() syncs the plain rotated files of those inodes, wherever they moved", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/app.log`;
+  const rotated = new RotatedFiles(path, { keep: 5, compress: false });
+  await Deno.writeTextFile(path, "one");
+  const ino = (await Deno.stat(path)).ino!;
+  await rotated.rotate();
+  await Deno.writeTextFile(path, "two");
+  await rotated.rotate();
+  await rotated.syncInodes(new Set([ino, 12345]));
+  assert.equal(await Deno.readTextFile(`${path}.2`), "one");
+});

@@ -287,9 +287,9 @@ Deno.test({
     await waitUntil(() => output.stdout().includes("Rotated"), "a rotation");
     file.write(record(1, 300));
     await file.flush({ durable: true });
-    // One fdatasync per rotated file (its old handle, synced in the background and
-    // waited for by the flush) and one of the new file; strace splits a call that
-    // overlaps another thread's, so calls are counted, finished or not.
+    // One fdatasync per rotated file (no sync had been asked for when they rotated:
+    // the flush syncs them by name first) and one of the new file; strace splits a
+    // call that overlaps another thread's, so calls are counted, finished or not.
     const calls = (await Deno.readTextFile(trace)).match(/fdatasync\(/g)?.length ?? 0;
     const rotated = rotations(output.stdout(), path);
     assert.ok(rotated >= 1);
