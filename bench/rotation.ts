@@ -169,6 +169,50 @@ async function run(
   return result;
 }
 
+/**
+ * The acknowledgement latency of a light client while the server compresses one big
+ * rotated file and nothing else loads it, against the same server state without
+ * compression: `MiB` MiB go to big.log (rotated at that size with `compress`), then the
+ * probe runs for `seconds`. Returns its latencies, and whether the compression was
+ * still under way at the probe's start and end.
+ */
+async function quietLatency(
+  dir: string,
+  compress: boolean,
+  mib: number,
+  seconds: number,
+): Promise<{ latencies: number[]; during: [boolean, boolean] }> {
+  const socketPath = `${dir}/quiet.sock`;
+  const server = await startServer(
+    socketPath,
+    [],
+    {},
+    compress ? ["--rotate-size", `${mib}M`, "--rotate-compress"] : [],
+  );
+  try {
+    const chunk = "q".repeat(1024 * 1024 - 1) + "\n";
+    {
+      await using big = await ProxyFile.open(`${dir}/big.log`, { socketPath });
+      for (let k = 0; k <= mib; k++) big.write(chunk);
+      await big.flush();
+    }
+    const temporary = `${dir}/.big.log.gz.tmp`;
+    const compressing = () => Deno.stat(temporary).then(() => true, () => false);
+    const atStart = await compressing();
+    const watch = probe(socketPath, `${dir}/probe.log`);
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const atEnd = await compressing();
+    return { latencies: await watch.stop(), during: [atStart, atEnd] };
+  } finally {
+    await server.finish("SIGTERM");
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.name.startsWith("big.log") || entry.name.startsWith("probe.log")) {
+        await Deno.remove(`${dir}/${entry.name}`);
+      }
+    }
+  }
+}
+
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ??
@@ -235,10 +279,31 @@ async function main(args: string[]): Promise<number> {
     };
     console.log(
       [
-        "| probe: a line + flush() every 5 ms, during the runs | p50 ms | p99 ms | max ms | acks |",
+        "| probe: a line + flush() every 5 ms, during the 16 writers' runs | p50 ms | p99 ms | max ms | acks |",
         "| --- | ---: | ---: | ---: | ---: |",
         `| no rotation | ${latency("reference")} |`,
         `| ${ROTATE.join(" ")} | ${latency("offlog")} |`,
+      ].join("\n") + "\n",
+    );
+    log("latency while one big rotated file is compressed, nothing else running");
+    const mib = smoke ? 4 : 64;
+    const quietSeconds = smoke ? 0.3 : 2;
+    const quiet = [];
+    for (const compress of [false, true]) {
+      quiet.push(await quietLatency(dirs[1]!, compress, mib, quietSeconds));
+    }
+    const describe = (values: number[]) =>
+      `${percentile(values, 0.5).toFixed(2)} | ${percentile(values, 0.99).toFixed(2)} | ${
+        Math.max(...values).toFixed(2)
+      } | ${values.length}`;
+    console.log(
+      [
+        `| probe: a line + flush() every 5 ms for ${quietSeconds} s, after ${mib} MiB to another file | p50 ms | p99 ms | max ms | acks |`,
+        "| --- | ---: | ---: | ---: | ---: |",
+        `| no rotation | ${describe(quiet[0]!.latencies)} |`,
+        `| --rotate-size ${mib}M --rotate-compress, compressing it (${
+          quiet[1]!.during.map((d) => d ? "yes" : "no").join(" at the start, ")
+        } at the end) | ${describe(quiet[1]!.latencies)} |`,
       ].join("\n") + "\n",
     );
     const ratios = row.rounds.map((r) => r.reference.seconds / r.offlog.seconds);

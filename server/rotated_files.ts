@@ -13,6 +13,12 @@
  * @module
  */
 
+/** The renames of each path, one at a time: the tail of its chain, while it runs. */
+const locks = new Map<string, Promise<void>>();
+
+/** Paths whose compression is under way (between `nextToCompress` and `place`). */
+const compressing = new Set<string>();
+
 /** One rotated file: its index, and whether it is the compressed one. */
 interface Slot {
   plain: boolean;
@@ -86,7 +92,6 @@ export class RotatedFiles {
   readonly temporary: string;
   #keep: number;
   #compress: boolean;
-  #lock: Promise<unknown> = Promise.resolve();
 
   /**
    * The rotated files of `path`.
@@ -121,7 +126,10 @@ export class RotatedFiles {
    */
   recover(): Promise<Recovered> {
     return this.#locked(async () => {
-      const removedTemporary = await removeIfThere(this.temporary);
+      // A compression of this path under way (its file closed and opened again
+      // meanwhile) is writing the temporary file: it is not a leftover.
+      const removedTemporary = !compressing.has(this.path) &&
+        await removeIfThere(this.temporary);
       const removedCopies: string[] = [];
       let toCompress = 0;
       for (let index = 1;; index++) {
@@ -206,6 +214,7 @@ export class RotatedFiles {
           file.close();
           return null;
         }
+        compressing.add(this.path);
         return { source, file, ino, temporary: this.temporary };
       }
       return null;
@@ -223,6 +232,7 @@ export class RotatedFiles {
    */
   place(job: CompressJob): Promise<string | null> {
     return this.#locked(async () => {
+      compressing.delete(this.path);
       for (let index = 1;; index++) {
         const slot = await this.#slot(index);
         if (slot === null) break;
@@ -266,7 +276,10 @@ export class RotatedFiles {
    * @returns A promise that resolves once it is gone.
    */
   async discard(): Promise<void> {
-    await this.#locked(() => removeIfThere(this.temporary));
+    await this.#locked(() => {
+      compressing.delete(this.path);
+      return removeIfThere(this.temporary);
+    });
   }
 
   /** What is at `index`, or `null` when neither `PATH.N` nor `PATH.N.gz` is. */
@@ -280,8 +293,14 @@ export class RotatedFiles {
 
   /** Runs `job` after every earlier one; a failure does not stop later ones. */
   #locked<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.#lock.then(job, job);
-    this.#lock = run.catch(() => {});
+    // One chain per path, not per object: a path closed and opened again has a new
+    // object while the compressor may still hold the old one.
+    const run = (locks.get(this.path) ?? Promise.resolve()).then(job, job);
+    const tail = run.then(() => {}, () => {});
+    locks.set(this.path, tail);
+    tail.then(() => {
+      if (locks.get(this.path) === tail) locks.delete(this.path);
+    });
     return run;
   }
 }

@@ -156,3 +156,22 @@ Deno.test("RotatedFiles.syncInodes() syncs the plain rotated files of those inod
   await rotated.syncInodes(new Set([ino, 12345]));
   assert.equal(await Deno.readTextFile(`${path}.2`), "one");
 });
+
+Deno.test("RotatedFiles of one path opened again: recover() leaves the temporary file of a compression under way", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/app.log`;
+  const first = new RotatedFiles(path, { keep: 5, compress: true });
+  await Deno.writeTextFile(path, "one");
+  await first.rotate();
+  const job = (await first.nextToCompress())!;
+  await Deno.writeFile(job.temporary, await gzipText("one"));
+  // The path closed and opened again: a new object, the compression still going.
+  const second = new RotatedFiles(path, { keep: 5, compress: true });
+  assert.equal((await second.recover()).removedTemporary, false);
+  assert.equal(await first.place(job), `${path}.1.gz`);
+  job.file.close();
+  assert.deepEqual(await names(dir.path), ["app.log.1.gz"]);
+  // Once placed, a leftover at that name would be a crash's.
+  await Deno.writeTextFile(second.temporary, "half");
+  assert.equal((await second.recover()).removedTemporary, true);
+});
