@@ -19,11 +19,23 @@
  * await Deno.remove(dir, { recursive: true });
  * ```
  *
+ * With rotation built in (`--rotate-size 100M --rotate-compress` on the command line):
+ *
+ * ```ts ignore
+ * const rotate = parseRotateFlags({ size: "100M", compress: true });
+ * await using server = await serve({ socketPath: "/run/offlog/offlog.sock", rotate });
+ * ```
+ *
  * @module
  */
 
 export { type OfflogServer, serve, type ServeOptions } from "./server/serve.ts";
 export { main } from "./server/cli.ts";
+export {
+  parseRotateFlags,
+  type RotateFlags,
+  type RotatePolicy,
+} from "./server/rotate_policy.ts";
 export { VERSION } from "./server/version.ts";
 
 if (import.meta.main) {
