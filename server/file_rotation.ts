@@ -165,9 +165,9 @@ export class FileRotation {
    * @returns `true` once renamed; `false` when it failed (the file stays in use).
    */
   async rotate(bytes: number, ino: number | null = null): Promise<boolean> {
-    let removed: string[];
+    let removing: Promise<string[]>;
     try {
-      removed = await this.rotated.rotate(ino);
+      removing = (await this.rotated.rotate(ino)).removed;
     } catch (error) {
       this.#retryAt = this.#now() + RETRY_MS;
       const text = String(error);
@@ -180,9 +180,12 @@ export class FileRotation {
     this.#lastError = "";
     this.#openedAt = this.#now();
     this.#log(`Rotated ${logText(this.rotated.path)} (${bytes} bytes)`);
-    if (removed.length > 0) {
+    removing.then((removed) => {
+      if (removed.length === 0) return;
       this.#log(`Removed ${removed.map(logText).join(", ")} (--rotate-keep)`);
-    }
+    }, (error) => {
+      this.#log(`Could not remove the oldest rotated files: ${error}`, true);
+    });
     return true;
   }
 

@@ -77,7 +77,8 @@ export interface CompressJob {
  * const rotated = new RotatedFiles(path, { keep: 2, compress: false });
  * for (const text of ["a", "b", "c"]) {
  *   await Deno.writeTextFile(path, text);
- *   await rotated.rotate();
+ *   const { removed } = await rotated.rotate(); // the caller opens PATH anew here
+ *   await removed;
  * }
  * assert.equal(await Deno.readTextFile(`${path}.1`), "c");
  * assert.equal(await Deno.readTextFile(`${path}.2`), "b");
@@ -149,17 +150,18 @@ export class RotatedFiles {
   /**
    * Moves the live file into the rotated ones: `PATH.N` becomes `PATH.N+1` from the
    * oldest down (up to the first free number; files past it are left alone), `PATH`
-   * becomes `PATH.1`, and those past `keep` are removed. The caller opens `PATH` anew.
+   * becomes `PATH.1`. Those past `keep` are removed next, after the promise resolves
+   * (the caller opens `PATH` anew meanwhile), before any later rename.
    *
    * @param ino The inode of the file the caller has open: when `PATH` is not that
    * file (moved or replaced by someone else), nothing is renamed.
-   * @returns The rotated files removed past `keep`.
+   * @returns Once renamed: the removal of the files past `keep`, and what it removed.
    * @throws {Deno.errors.NotFound} `PATH` is gone, or is not the file open (`ino`).
    * @throws What renaming throws (the live file is then not moved).
    */
-  rotate(ino: number | null = null): Promise<string[]> {
+  rotate(ino: number | null = null): Promise<{ removed: Promise<string[]> }> {
     return this.#locked(async () => {
-      const live = await inode(this.path);
+      const [live, run] = await Promise.all([inode(this.path), this.#run()]);
       if (live === null || (ino !== null && live !== ino)) {
         throw new Deno.errors.NotFound(
           `Not rotated: "${this.path}" is ${
@@ -167,26 +169,48 @@ export class RotatedFiles {
           } (moved by someone else?)`,
         );
       }
-      let free = 1;
-      while (await this.#slot(free) !== null) free++;
-      for (let index = free - 1; index >= 1; index--) {
-        const slot = (await this.#slot(index))!;
+      // The run ends at a free number, found just now under the lock: each rename
+      // below goes to a name free (or just freed), without looking again. This is
+      // the time the write loop waits.
+      for (let index = run.length; index >= 1; index--) {
+        const slot = run[index - 1]!;
         for (const gz of [false, true]) {
           const want = gz ? slot.gz : slot.plain;
-          if (want) await renameFresh(this.name(index, gz), this.name(index + 1, gz));
+          if (want) await Deno.rename(this.name(index, gz), this.name(index + 1, gz));
         }
       }
-      await renameFresh(this.path, this.name(1));
-      const removed: string[] = [];
-      for (let index = this.#keep + 1; index <= free; index++) {
-        for (const gz of [false, true]) {
-          if (await removeIfThere(this.name(index, gz))) {
-            removed.push(this.name(index, gz));
-          }
-        }
-      }
-      return removed;
+      await Deno.rename(this.path, this.name(1));
+      // Queued now, so it runs next: nothing shifts the files before it.
+      const removed = this.#locked(() => this.#removePast(run.length + 1));
+      removed.catch(() => {});
+      return { removed };
     });
+  }
+
+  /** Removes the rotated files from `keep + 1` to `last`. */
+  async #removePast(last: number): Promise<string[]> {
+    const removed: string[] = [];
+    for (let index = this.#keep + 1; index <= last; index++) {
+      for (const gz of [false, true]) {
+        if (await removeIfThere(this.name(index, gz))) removed.push(this.name(index, gz));
+      }
+    }
+    return removed;
+  }
+
+  /** The rotated files from `PATH.1` up to the first free number, looked at together. */
+  async #run(): Promise<Slot[]> {
+    const first = await Promise.all(
+      Array.from({ length: this.#keep + 1 }, (_, k) => this.#slot(k + 1)),
+    );
+    const end = first.indexOf(null);
+    if (end !== -1) return first.slice(0, end) as Slot[];
+    const run = first as Slot[];
+    for (let slot = await this.#slot(run.length + 1); slot !== null;) {
+      run.push(slot);
+      slot = await this.#slot(run.length + 1);
+    }
+    return run;
   }
 
   /**
@@ -268,6 +292,15 @@ export class RotatedFiles {
         await file.syncData();
       }
     });
+  }
+
+  /**
+   * Resolves once every rename and removal asked for so far is done.
+   *
+   * @returns A promise that never rejects.
+   */
+  settled(): Promise<void> {
+    return this.#locked(() => Promise.resolve());
   }
 
   /**

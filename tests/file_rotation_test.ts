@@ -43,6 +43,7 @@ Deno.test("FileRotation.rotate() renames, logs Rotated PATH (N bytes) and what -
     await Deno.writeTextFile(path, "x".repeat(5000));
     await rotation.rotate(5000);
   }
+  await rotation.rotated.settled();
   assert.deepEqual(lines, [
     `Rotated ${path} (5000 bytes)`,
     `Rotated ${path} (5000 bytes)`,

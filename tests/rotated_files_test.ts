@@ -12,7 +12,7 @@ Deno.test("RotatedFiles.rotate() shifts PATH.N to PATH.N+1, PATH to PATH.1, and 
   const rotated = new RotatedFiles(path, { keep: 3, compress: false });
   for (let k = 1; k <= 5; k++) {
     await Deno.writeTextFile(path, `file ${k}\n`);
-    const removed = await rotated.rotate();
+    const removed = await (await rotated.rotate()).removed;
     assert.deepEqual(removed, k > 3 ? [`${path}.4`] : []);
   }
   assert.deepEqual(await names(dir.path), ["app.log.1", "app.log.2", "app.log.3"]);
@@ -30,7 +30,7 @@ Deno.test("RotatedFiles.rotate() moves .gz files along and stops at the first fr
   await Deno.writeTextFile(`${path}.4`, "four");
   await Deno.writeTextFile(path, "live");
   const rotated = new RotatedFiles(path, { keep: 5, compress: true });
-  assert.deepEqual(await rotated.rotate(), []);
+  assert.deepEqual(await (await rotated.rotate()).removed, []);
   assert.deepEqual(await names(dir.path), [
     "app.log.1",
     "app.log.2.gz",
@@ -49,7 +49,7 @@ Deno.test("RotatedFiles.rotate() with --rotate-keep 1 keeps only PATH.1, its .gz
   await Deno.writeTextFile(`${path}.1.gz`, "old");
   await Deno.writeTextFile(path, "new");
   const rotated = new RotatedFiles(path, { keep: 1, compress: true });
-  assert.deepEqual(await rotated.rotate(), [`${path}.2.gz`]);
+  assert.deepEqual(await (await rotated.rotate()).removed, [`${path}.2.gz`]);
   assert.deepEqual(await names(dir.path), ["app.log.1"]);
 });
 
