@@ -198,6 +198,10 @@ async function quietLatency(
     }
     const temporary = `${dir}/.big.log.gz.tmp`;
     const compressing = () => Deno.stat(temporary).then(() => true, () => false);
+    // The compressor starts on its own turn: the probe starts once it has.
+    for (let k = 0; compress && k < 200 && !(await compressing()); k++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     const atStart = await compressing();
     const watch = probe(socketPath, `${dir}/probe.log`);
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));

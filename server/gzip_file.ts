@@ -33,10 +33,10 @@ export const GZIP_CHUNK_BYTES = 64 * 1024;
  * ```ts
  * import { GZIP_DUTY } from "./gzip_file.ts";
  * import assert from "node:assert/strict";
- * assert.equal(GZIP_DUTY, 0.25);
+ * assert.equal(GZIP_DUTY, 0.1);
  * ```
  */
-export const GZIP_DUTY = 0.25;
+export const GZIP_DUTY = 0.1;
 
 /**
  * Options of {@linkcode gzipFile}.
@@ -57,7 +57,7 @@ export interface GzipOptions {
   chunkBytes?: number;
   /**
    * The share of the time it works, above 0 and at most 1 (1: a timer turn only).
-   * @default {0.25}
+   * @default {0.1}
    */
   duty?: number;
 }

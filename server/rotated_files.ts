@@ -2,7 +2,7 @@
  * {@linkcode RotatedFiles}: the rotated files of one path, named as logrotate names
  * them: `PATH.1` the newest, `PATH.2` older, ... `PATH.<keep>` the oldest kept, each
  * `PATH.N.gz` once compressed. Every rename among them, the rotation's shift and the
- * compressor's last step, is made here, one at a time, and never over an existing file.
+ * compressor's last step, is made here, one at a time, and only to a name just found free.
  *
  * A compressed file is written as `.<name>.gz.tmp` beside the path (one per path: at
  * most one compression of a path runs at a time), synced, renamed to `PATH.N.gz`, and
