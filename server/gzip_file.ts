@@ -60,6 +60,11 @@ export interface GzipOptions {
    * @default {0.1}
    */
   duty?: number;
+  /**
+   * Rests `ms` between two chunks.
+   * @default {a timer of `ms`}
+   */
+  rest?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -107,7 +112,8 @@ export async function gzipFile(
   options: GzipOptions = {},
 ): Promise<Gzipped> {
   const chunkBytes = options.chunkBytes ?? GZIP_CHUNK_BYTES;
-  const rest = 1 / (options.duty ?? GZIP_DUTY) - 1;
+  const duty = options.duty ?? GZIP_DUTY;
+  const rest = options.rest ?? pause;
   const signal = options.signal;
   const out = await Deno.open(target, { write: true, create: true, truncate: true });
   try {
@@ -132,7 +138,7 @@ export async function gzipFile(
         if (n === null) break;
         bytesIn += n;
         await writer.write(buffer.subarray(0, n));
-        await pause((performance.now() - started) * rest);
+        await rest(restAfter(performance.now() - started, duty));
       }
       await writer.close();
     } catch (error) {
@@ -146,6 +152,25 @@ export async function gzipFile(
   } finally {
     out.close();
   }
+}
+
+/**
+ * How long the compressor rests after a chunk that took `workedMs`, so that it works
+ * `duty` of the time.
+ *
+ * @param workedMs Milliseconds the chunk took to read, compress and write.
+ * @param duty The share of the time to work, above 0 and at most 1.
+ * @returns Milliseconds to rest.
+ *
+ * @example
+ * ```ts
+ * import { restAfter } from "./gzip_file.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(restAfter(2, 0.25), 6);
+ * ```
+ */
+export function restAfter(workedMs: number, duty: number): number {
+  return workedMs * (1 / duty - 1);
 }
 
 /** Resolves after `ms`, and on a later turn of the event loop in any case. */
