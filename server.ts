@@ -22,7 +22,7 @@
  * With rotation built in (`--rotate-size 100M --rotate-compress` on the command line):
  *
  * ```ts ignore
- * const rotate = parseRotateFlags({ size: "100M", compress: true });
+ * const rotate = { size: 100 * 1024 * 1024, intervalMs: null, keep: 5, compress: true };
  * await using server = await serve({ socketPath: "/run/offlog/offlog.sock", rotate });
  * ```
  *
@@ -31,11 +31,7 @@
 
 export { type OfflogServer, serve, type ServeOptions } from "./server/serve.ts";
 export { main } from "./server/cli.ts";
-export {
-  parseRotateFlags,
-  type RotateFlags,
-  type RotatePolicy,
-} from "./server/rotate_policy.ts";
+export type { RotateFlags, RotatePolicy } from "./server/rotate_policy.ts";
 export { VERSION } from "./server/version.ts";
 
 if (import.meta.main) {
