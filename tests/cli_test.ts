@@ -9,6 +9,22 @@ import { startServer } from "./_server.ts";
 
 const SERVER = new URL("../server.ts", import.meta.url).pathname;
 
+/** Runs the server's command line with `args` to its exit. */
+async function run(...args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-q", "--allow-read", "--allow-write", SERVER, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
 Deno.test("server exits 0 on SIGINT, removes its socket file and tells a connected client", async () => {
   await using server = await startServer();
   const path = `${server.dir}/int.log`;
@@ -23,20 +39,6 @@ Deno.test("server exits 0 on SIGINT, removes its socket file and tells a connect
 });
 
 Deno.test("server CLI: --help and --version exit 0; unknown flags and missing values print usage and exit 2", async () => {
-  const run = async (...args: string[]) => {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-q", "--allow-read", "--allow-write", SERVER, ...args],
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    const decoder = new TextDecoder();
-    return {
-      code: output.code,
-      stdout: decoder.decode(output.stdout),
-      stderr: decoder.decode(output.stderr),
-    };
-  };
   const [help, h, version, unknown, noSocket, noLogfile, positional] = await Promise.all([
     run("--help"),
     run("-h"),
@@ -86,15 +88,6 @@ Deno.test("parseBytes() takes K, M and G, and refuses less than 64K with the fla
 });
 
 Deno.test("server CLI: bad --rotate-* flags exit 2 with the usage and a message naming the flag", async () => {
-  const run = async (...args: string[]) => {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-q", "--allow-read", "--allow-write", SERVER, ...args],
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
-  };
   const cases: [string[], RegExp][] = [
     [["--rotate-size", "1K"], /--rotate-size takes bytes \(at least 4K\).*not "1K"/],
     [["--rotate-size", "-1M"], /--rotate-size takes bytes .*not "-1M"/],
@@ -113,11 +106,7 @@ Deno.test("server CLI: bad --rotate-* flags exit 2 with the usage and a message 
     assert.match(result.stderr, /^usage: offlog /, args.join(" "));
     assert.match(result.stderr, message, args.join(" "));
   }
-  const help = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-q", SERVER, "--help"],
-    stdout: "piped",
-  }).output();
-  const text = new TextDecoder().decode(help.stdout);
+  const text = (await run("--help")).stdout;
   for (
     const flag of ["--rotate-size SIZE", "--rotate-interval DURATION", "--rotate-keep N"]
   ) {
