@@ -16,6 +16,9 @@
 /** The renames of each path, one at a time: the tail of its chain, while it runs. */
 const locks = new Map<string, Promise<void>>();
 
+/** Numbers looked at together when a rotation looks for the first free one. */
+const SCAN_BATCH = 8;
+
 /** Paths whose compression is under way (between `nextToCompress` and `place`). */
 const compressing = new Set<string>();
 
@@ -198,19 +201,22 @@ export class RotatedFiles {
     return removed;
   }
 
-  /** The rotated files from `PATH.1` up to the first free number, looked at together. */
+  /**
+   * The rotated files from `PATH.1` up to the first free number, looked at eight
+   * numbers at a time (a rotation's wait is a few round trips, whatever `keep` is).
+   */
   async #run(): Promise<Slot[]> {
-    const first = await Promise.all(
-      Array.from({ length: this.#keep + 1 }, (_, k) => this.#slot(k + 1)),
-    );
-    const end = first.indexOf(null);
-    if (end !== -1) return first.slice(0, end) as Slot[];
-    const run = first as Slot[];
-    for (let slot = await this.#slot(run.length + 1); slot !== null;) {
-      run.push(slot);
-      slot = await this.#slot(run.length + 1);
+    const run: Slot[] = [];
+    for (;;) {
+      const next = run.length + 1;
+      const slots = await Promise.all(
+        Array.from({ length: SCAN_BATCH }, (_, k) => this.#slot(next + k)),
+      );
+      for (const slot of slots) {
+        if (slot === null) return run;
+        run.push(slot);
+      }
     }
-    return run;
   }
 
   /**
