@@ -23,7 +23,7 @@ export const DEPLOYED = {
 
 /** What {@linkcode memoryAfterBurst} found. */
 export interface MemoryReport {
-  /** How the server ran: "defaults", or "as deployed" ({@linkcode DEPLOYED}). */
+  /** How the server ran: "plain command", or "as deployed" ({@linkcode DEPLOYED}). */
   settings: string;
   bytes: number;
   writers: number;
@@ -67,7 +67,7 @@ export async function memoryAfterBurst(
     const expected = new Map(Array.from({ length: options.writers }, (_, c) => [c, per]));
     const problems = await verify(new Map([[path, expected]]));
     return {
-      settings: options.deployed ? "as deployed" : "defaults",
+      settings: options.deployed ? "as deployed" : "plain command",
       bytes: per * options.writers * LINE_BYTES,
       writers: options.writers,
       seconds: span(times).seconds,

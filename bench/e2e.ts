@@ -34,6 +34,7 @@ import type { ProxyFile } from "../mod.ts";
 import { children, clientArgs, runWriters, startServer } from "./_children.ts";
 import { LINE_BYTES } from "./_lines.ts";
 import { memoryAfterBurst, memoryTable } from "./_memory.ts";
+import { memoryWhileTrickling, trickleTable } from "./_trickle.ts";
 import { median, pairTable } from "./_pairs.ts";
 import { pairedRows } from "./_paired_rows.ts";
 import {
@@ -301,6 +302,21 @@ async function main(args: string[]): Promise<number> {
       burst = memoryTable(reports);
     }
 
+    // Memory while unfinished records trickle in, on a fresh server each.
+    let trickled: string | null = null;
+    const trickleName = "memory while records trickle in";
+    if (wanted(trickleName)) {
+      const recordBytes = smoke ? 20_000 : 200_000;
+      log(`${trickleName}: 8 clients, ${recordBytes} bytes each, a byte per write`);
+      const reports = [];
+      for (const deployed of [false, true]) {
+        reports.push(
+          await memoryWhileTrickling(dir, { clients: 8, recordBytes, deployed }),
+        );
+      }
+      trickled = trickleTable(reports);
+    }
+
     // Server memory with idle clients, on a fresh server.
     const memory = [`| idle clients | server VmRSS (MB) |`, `| ---: | ---: |`];
     const idleName = `offlog, 1 client, write(string), ${
@@ -343,6 +359,7 @@ async function main(args: string[]): Promise<number> {
     if (pairs.length > 0) console.log(pairTable(pairs) + "\n");
     for (const note of notes) console.log(note + "\n");
     if (burst !== null) console.log(burst + "\n");
+    if (trickled !== null) console.log(trickled + "\n");
     if (memory.length > 2) console.log(memory.join("\n") + "\n");
     console.log(
       `Server peak RSS (VmHWM) over the throughput rows: ${mb(loaded.hwm)} MB; ` +

@@ -23,6 +23,8 @@ export interface PeriodicOptions {
   metricsInterval: number;
   /** Milliseconds between syncs of files that changed. */
   syncInterval: number;
+  /** Collects garbage at once, after a burst. */
+  collectGarbage?: (() => void) | undefined;
 }
 
 /** The running jobs. */
@@ -74,14 +76,15 @@ export async function startPeriodic(options: PeriodicOptions): Promise<Periodic>
       });
     }
   });
-  // After a burst, once no byte has moved for two seconds: empty the buffer pool
-  // and, when V8 exposes gc() (--v8-flags=--expose-gc), collect at once, so that the
-  // memory of the burst goes back to the system instead of waiting for the next one.
-  const gc = (globalThis as { gc?: () => void }).gc;
+  // After a burst, once no byte has moved for two seconds: empty the buffer pool and
+  // collect at once (see _collect_garbage.ts), so that the memory of the burst goes
+  // back to the system instead of waiting for the next one.
+  const gc = options.collectGarbage ?? (globalThis as { gc?: () => void }).gc;
   let moved = options.files.bytesWritten;
   let quiet = 0;
   let burst = false;
-  every(1000, () => {
+  let heap = heapTotal();
+  every(IDLE_TICK_MS, () => {
     const now = options.files.bytesWritten;
     if (now !== moved) {
       moved = now;
@@ -89,10 +92,21 @@ export async function startPeriodic(options: PeriodicOptions): Promise<Periodic>
       burst = true;
       return;
     }
-    if (!burst || ++quiet < 2) return;
+    if (++quiet < QUIET_TICKS || gc === undefined) {
+      if (burst && quiet >= QUIET_TICKS) options.pool?.shrink();
+      burst &&= quiet < QUIET_TICKS;
+      return;
+    }
+    // Records trickled in a byte at a time write nothing for as long as they take, yet
+    // every read leaves garbage that V8 lets its heap grow for (tens of MB over a
+    // trickle of a few MB) and does not collect while nothing else allocates: a
+    // collection whenever the heap has grown by HEAP_SLACK while no byte was written.
+    const grown = heapTotal() > heap + HEAP_SLACK;
+    if (!burst && !grown) return;
+    if (burst) options.pool?.shrink();
     burst = false;
-    options.pool?.shrink();
-    gc?.();
+    gc();
+    heap = heapTotal();
   });
   return {
     async stop() {
@@ -100,6 +114,20 @@ export async function startPeriodic(options: PeriodicOptions): Promise<Periodic>
       await writeMetrics();
     },
   };
+}
+
+/** Bytes V8's heap may grow by, while no byte is written, before it is collected. */
+const HEAP_SLACK = 2 * 1024 * 1024;
+
+/** How often the idle checks run, ms. */
+const IDLE_TICK_MS = 500;
+
+/** Checks without a byte written after which the server counts as idle (2 s). */
+const QUIET_TICKS = 4;
+
+/** The size of V8's heap. */
+function heapTotal(): number {
+  return Deno.memoryUsage().heapTotal;
 }
 
 /** Writes `text` to `path` through a temporary file and a rename: never half a file. */

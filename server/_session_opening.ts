@@ -113,8 +113,9 @@ async function read(
     try {
       file = await context.files.acquire(access.path, host.owner);
     } catch (error) {
-      return refuse(refusalOf(error, path), named);
+      return refuse(refusalOf(error, path, context.scope?.describe() ?? ""), named);
     }
+    context.scope?.opened(access.path);
     host.joined(file, result.version);
     if (state.timedOut || host.owner.failed) return null;
     const real = access.path === path ? "" : ` (real path ${logText(access.path)})`;

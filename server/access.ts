@@ -31,6 +31,23 @@ const MAX_NAMED_DIRS = 8;
 export type AccessResult = { path: string } | { refusal: FileRefusal };
 
 /**
+ * What the server knows of its own scope, to tell a refused client: Deno does not
+ * reveal the paths its permissions list.
+ *
+ * @example
+ * ```ts
+ * import type { ScopeNotes } from "./access.ts";
+ * const notes: ScopeNotes = { describe: () => "it writes under /var/log/app", opened() {} };
+ * ```
+ */
+export interface ScopeNotes {
+  /** The directories the server is known to have, in words. */
+  describe(): string;
+  /** A file was opened for a client in `path`'s directory. */
+  opened(path: string): void;
+}
+
+/**
  * The server's rule for which files clients may have it open.
  *
  * @example
@@ -44,7 +61,7 @@ export type AccessResult = { path: string } | { refusal: FileRefusal };
  * await Deno.remove(dir);
  * ```
  */
-export class Access {
+export class Access implements ScopeNotes {
   /** The `--root` directories, as real paths; empty when there are none. */
   readonly roots: readonly string[];
   /**
@@ -135,15 +152,29 @@ export class Access {
         ),
       };
     }
-    if (this.#seen.size < MAX_NAMED_DIRS) this.#seen.add(parent(real));
     return { path: real };
   }
 
   /**
-   * The directories the server is known to have, for a refused client. Deno does not
-   * reveal the paths its `--allow-write` lists, so they are the `--root` directories,
-   * or else the directories of files it has let clients open.
+   * The directories the server is known to have, in words for a refused client. Deno
+   * does not reveal the paths its `--allow-write` lists, so they are the `--root`
+   * directories, or else the directories of files clients have opened.
+   *
+   * @returns E.g. `it writes under /var/log/app`.
    */
+  describe(): string {
+    return this.#scope();
+  }
+
+  /**
+   * A file was opened for a client: its directory is one the server has.
+   *
+   * @param path The path opened.
+   */
+  opened(path: string): void {
+    if (this.#seen.size < MAX_NAMED_DIRS) this.#seen.add(parent(path));
+  }
+
   #scope(): string {
     if (this.roots.length > 0) return `it writes under ${this.roots.join(", ")}`;
     if (this.#seen.size > 0) {

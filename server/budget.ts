@@ -67,10 +67,24 @@ export interface BudgetFile {
   readonly path: string;
 }
 
+/**
+ * A client as the budget sees it: the bytes of replies it has not read yet.
+ *
+ * @example
+ * ```ts
+ * import type { BudgetClient } from "./budget.ts";
+ * const client: BudgetClient = { unread: 0 };
+ * ```
+ */
+export interface BudgetClient {
+  /** Bytes of replies not yet taken by its socket. */
+  readonly unread: number;
+}
+
 /** A client waiting to be read again. */
 interface Waiter {
   file: BudgetFile | null;
-  unread: () => number;
+  client: BudgetClient;
   resolve: () => void;
 }
 
@@ -87,9 +101,9 @@ interface Waiter {
  * budget.releaseUnfinished(512);
  * const file = { path: "/tmp/a.log" };
  * budget.queue(file, 600);
- * assert.notEqual(budget.room(file, () => 0), null, "past half: wait");
+ * assert.notEqual(budget.room(file, { unread: 0 }), null, "past half: wait");
  * budget.written(file, 600);
- * assert.equal(budget.room(file, () => 0), null, "read on");
+ * assert.equal(budget.room(file, { unread: 0 }), null, "read on");
  * ```
  */
 export class Budget {
@@ -230,12 +244,14 @@ export class Budget {
    * Whether a client may be read now; when not, a promise that resolves once it may.
    *
    * @param file The client's file, or `null` before it has one.
-   * @param unread The client's replies not yet taken by its socket, in bytes.
+   * @param client The client (its replies not yet read). Passed as an object, not a
+   * closure: this is asked after every read, and a trickling client reads a byte at a
+   * time.
    * @returns `null` to read on at once, or the promise to await first.
    */
-  room(file: BudgetFile | null, unread: () => number): Promise<void> | null {
-    if (this.#mayRead(file, unread(), CLIENT_REPLY_BYTES)) return null;
-    return new Promise((resolve) => this.#waiting.push({ file, unread, resolve }));
+  room(file: BudgetFile | null, client: BudgetClient): Promise<void> | null {
+    if (this.#mayRead(file, client.unread, CLIENT_REPLY_BYTES)) return null;
+    return new Promise((resolve) => this.#waiting.push({ file, client, resolve }));
   }
 
   /** Whether a client may be read, with `unreadBound` for its replies. */
@@ -262,7 +278,11 @@ export class Budget {
     const still: Waiter[] = [];
     const ready: Waiter[] = [];
     for (const waiter of this.#waiting) {
-      const may = this.#mayRead(waiter.file, waiter.unread(), CLIENT_REPLY_BYTES / 2);
+      const may = this.#mayRead(
+        waiter.file,
+        waiter.client.unread,
+        CLIENT_REPLY_BYTES / 2,
+      );
       (may ? ready : still).push(waiter);
     }
     if (ready.length === 0) return;

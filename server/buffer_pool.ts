@@ -11,6 +11,15 @@ import type { BufferSource } from "../protocol/mod.ts";
 /** The smallest buffer handed out; sizes are powers of two from here. */
 const MIN_BUFFER = 4 * 1024;
 
+/** Buffers from this size on get a mapping of their own (see `mapped()`). */
+const MAPPED_FROM = 64 * 1024;
+
+/**
+ * The size of the allocation behind a large buffer: above 32 MiB, glibc's largest
+ * dynamic mmap threshold on 64-bit Linux (`DEFAULT_MMAP_THRESHOLD_MAX`).
+ */
+const MAPPING_BYTES = 33 * 1024 * 1024;
+
 /** Free bytes kept for reuse at most, by default. */
 export const DEFAULT_POOL_BYTES: number = 64 * 1024 * 1024;
 
@@ -63,7 +72,9 @@ export class BufferPool implements BufferSource {
     let length = MIN_BUFFER;
     while (length < size) length *= 2;
     const buffer = this.#free.get(length)?.pop();
-    if (buffer === undefined) return new Uint8Array(length);
+    if (buffer === undefined) {
+      return length >= MAPPED_FROM ? mapped(length) : new Uint8Array(length);
+    }
     this.#freeBytes -= length;
     return buffer;
   }
@@ -88,4 +99,18 @@ export class BufferPool implements BufferSource {
     this.#free.clear();
     this.#freeBytes = 0;
   }
+}
+
+/**
+ * A large buffer that glibc maps on its own and unmaps once it is freed, without the
+ * plain command's `GLIBC_TUNABLES`. glibc serves an allocation from its heap when it is
+ * below its mmap threshold, and raises that threshold (up to 32 MiB) each time a mapped
+ * chunk is freed: after the first freed buffer of a burst, the next ones came from the
+ * heap, and their memory stayed with the process (118-290 MB after 1 GB, measured).
+ * Allocated above 32 MiB, the chunk is always mapped and never raises the threshold;
+ * V8 allocates ArrayBuffers zeroed (calloc), so the pages past `length` are never
+ * touched and cost no memory, only address space.
+ */
+function mapped(length: number): Uint8Array {
+  return new Uint8Array(new ArrayBuffer(Math.max(length, MAPPING_BYTES)), 0, length);
 }

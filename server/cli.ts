@@ -15,6 +15,7 @@ import { requestStats } from "./_stats_request.ts";
 import { DEFAULT_OPENING_TIMEOUT_MS } from "./_limits.ts";
 import { parseByteSize } from "./_byte_size.ts";
 import { parseRotateFlags, type RotatePolicy } from "./rotate_policy.ts";
+import { garbageCollector } from "./_collect_garbage.ts";
 
 const USAGE = "usage: offlog [-h] [--version] [-n] [-s SOCKET_FILE] [-l LOGFILE] " +
   "[--root DIR] [--socket-mode MODE] [--rotate-size SIZE] " +
@@ -116,7 +117,7 @@ export async function main(args: string[]): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      args: withDashedValues(args, ROTATE_VALUE_FLAGS),
+      args: joinNegativeValues(args),
       strict: true,
       allowPositionals: false,
       options: {
@@ -167,9 +168,13 @@ export async function main(args: string[]): Promise<number> {
       return 1;
     }
   }
-  const rotateCheck = Number(values["rotate-check"] ?? DEFAULT_ROTATE_CHECK_MS);
-  if (!Number.isInteger(rotateCheck) || rotateCheck < 0) {
-    console.error(`${USAGE}\nofflog: error: --rotate-check takes a whole number of ms`);
+  const rotateCheckText = values["rotate-check"] ?? String(DEFAULT_ROTATE_CHECK_MS);
+  const rotateCheck = Number(rotateCheckText);
+  if (!/^[0-9]+$/.test(rotateCheckText) || !Number.isSafeInteger(rotateCheck)) {
+    console.error(
+      `${USAGE}\nofflog: error: --rotate-check takes a whole number of ms (0: never), ` +
+        `not "${rotateCheckText}"`,
+    );
     return 2;
   }
   const limits: {
@@ -223,6 +228,9 @@ export async function main(args: string[]): Promise<number> {
     console.error(`${USAGE}\nofflog: error: ${(error as Error).message}`);
     return 2;
   }
+  // The plain `deno run` has no gc(): without it a burst's memory stays until the
+  // next write (see _collect_garbage.ts).
+  const gc = garbageCollector();
   const controller = new AbortController();
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const onSignal = () => controller.abort();
@@ -241,6 +249,7 @@ export async function main(args: string[]): Promise<number> {
       allowDevices: values["allow-devices"] ?? false,
       metricsFile: values["metrics-file"] ?? null,
       rotate,
+      ...(gc === null ? {} : { collectGarbage: gc }),
       ...limits,
       ...(socketMode === undefined ? {} : { socketMode }),
     });
@@ -257,22 +266,37 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-/** Flags whose value may start with a dash (`-5`): ours refuse it, not parseArgs. */
-const ROTATE_VALUE_FLAGS = ["--rotate-size", "--rotate-interval", "--rotate-keep"];
+/** Flags whose value is a number (or a mode), which a negative value must reach. */
+const NUMERIC_FLAGS = new Set([
+  "--rotate-check",
+  "--max-clients",
+  "--opening-timeout",
+  "--max-buffered-bytes",
+  "--stats-interval",
+  "--metrics-interval",
+  "--sync-interval",
+  "--socket-mode",
+  "--rotate-size",
+  "--rotate-interval",
+  "--rotate-keep",
+]);
 
-/** `--flag -5` as `--flag=-5`, so that the value reaches our own check. */
-function withDashedValues(args: string[], flags: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let k = 0; k < args.length; k++) {
-    const next = args[k + 1];
-    if (flags.includes(args[k]!) && next !== undefined && /^-[0-9]/.test(next)) {
-      out.push(`${args[k]}=${next}`);
-      k++;
-    } else {
-      out.push(args[k]!);
-    }
+/**
+ * `--max-clients -5` as `--max-clients=-5`: `parseArgs` takes a value that starts
+ * with a dash for an option ("argument is ambiguous"), so a negative number would not
+ * reach the flag's own check and message.
+ */
+function joinNegativeValues(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    if (NUMERIC_FLAGS.has(arg) && next !== undefined && /^-[0-9.]/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else joined.push(arg);
   }
-  return out;
+  return joined;
 }
 
 function wholeNumber(flag: string, text: string, min: number): number {

@@ -7,6 +7,25 @@
 import { type FileOptions, type Owner, SharedFile } from "./shared_file.ts";
 import { FileCounters } from "./file_counters.ts";
 
+/**
+ * One counted path: its counters since the server started, and its file if open now.
+ *
+ * @example
+ * ```ts
+ * import type { PathFigures } from "./file_table.ts";
+ * import { FileCounters } from "./file_counters.ts";
+ * const figures: PathFigures = { path: "/a.log", counters: new FileCounters(), file: null };
+ * ```
+ */
+export interface PathFigures {
+  /** The path as opened. */
+  readonly path: string;
+  /** What happened to it since the server started. */
+  readonly counters: FileCounters;
+  /** Its open file, or `null` once its last client left. */
+  readonly file: SharedFile | null;
+}
+
 /** Paths whose counters are kept after their file closed, at most. */
 const MAX_KEPT_COUNTERS = 4096;
 
@@ -68,6 +87,24 @@ export class FileTable {
   }
 
   /**
+   * Every counted path: the open ones, and closed ones within the bound of 4,096
+   * counted paths, with their counters and whether a file is open for them now.
+   *
+   * @returns One entry per path, in the order they were first opened.
+   */
+  paths(): PathFigures[] {
+    const open = new Map<string, SharedFile>();
+    for (const file of this.#open) {
+      if (file.accepting || !open.has(file.path)) open.set(file.path, file);
+    }
+    return [...this.#counters].map(([path, counters]) => ({
+      path,
+      counters,
+      file: open.get(path) ?? null,
+    }));
+  }
+
+  /**
    * Opens `path`, or joins the handle already open for it.
    *
    * @param path An absolute path.
@@ -79,15 +116,15 @@ export class FileTable {
     for (;;) {
       let opening = this.#files.get(path);
       if (opening === undefined) {
-        let counters = this.#counters.get(path);
-        if (counters === undefined) {
-          counters = new FileCounters();
-          this.#counters.set(path, counters);
-        }
+        const known = this.#counters.get(path);
+        const counters = known ?? new FileCounters();
+        this.#counters.set(path, counters);
         opening = SharedFile.open(path, this.#options, counters);
         this.#files.set(path, opening);
         opening.catch(() => {
           if (this.#files.get(path) === opening) this.#files.delete(path);
+          // A path never opened is not counted: refused paths cannot fill the table.
+          if (known === undefined && !this.#files.has(path)) this.#counters.delete(path);
         });
       }
       const file = await opening;

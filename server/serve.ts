@@ -110,7 +110,12 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
       ? await listen(socketPath, (m) => log.warning(m))
       : await listenWithMode(socketPath, options.socketMode, (m) => log.warning(m));
   } catch (error) {
-    log.error("Cannot listen on socket %s: %s", socketPath, error);
+    // The message alone: an Error given to %s would print its stack trace.
+    log.error(
+      "Cannot listen on socket %s: %s",
+      socketPath,
+      error instanceof Error ? error.message : error,
+    );
     await log.close();
     throw error;
   }
@@ -143,13 +148,14 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
   const snapshot = () => {
     let clients = 0;
     for (const session of sessions) if (!session.isStatsRequest) clients++;
-    return stats.snapshot(clients, context.files.open);
+    return stats.snapshot(clients, context.files.paths());
   };
   const context: SessionContext = {
     files: new FileTable(fileOptions),
     pool,
     log: say,
     access: (path: string) => access.check(path),
+    scope: access,
     budget,
     openingTimeout,
     stats: snapshot,
@@ -236,6 +242,7 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
     metricsFile: options.metricsFile ?? null,
     metricsInterval: options.metricsInterval ?? 15,
     syncInterval: options.syncInterval ?? 0,
+    collectGarbage: options.collectGarbage,
   });
 
   const finished = Promise.withResolvers<void>();

@@ -135,8 +135,10 @@ export class Session implements Owner {
   /** {@inheritDoc Owner.onWritten} */
   onWritten(bytes: number): void {
     this.#written += bytes;
-    this.#queued -= bytes;
-    if (this.#file !== null) this.#context.budget.written(this.#file, bytes);
+    // Never more than is counted: what the session gave back when it ended stays so.
+    const counted = Math.min(bytes, this.#queued);
+    this.#queued -= counted;
+    if (this.#file !== null) this.#context.budget.written(this.#file, counted);
     if (features(this.#version).acks) this.#conn.ack(() => this.#written);
     if (this.#written >= this.#received) this.#whenWritten?.();
     this.#syncs.wake();
@@ -237,7 +239,7 @@ export class Session implements Owner {
           );
           break;
         }
-        const room = budget.room(file, () => this.#conn.unread);
+        const room = budget.room(file, this.#conn);
         if (room !== null) {
           if (this.#conn.unread > CLIENT_REPLY_BYTES) {
             this.#context.log(

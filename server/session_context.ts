@@ -5,7 +5,7 @@
  */
 
 import type { FileTable } from "./file_table.ts";
-import type { AccessResult } from "./access.ts";
+import type { AccessResult, ScopeNotes } from "./access.ts";
 import type { Budget } from "./budget.ts";
 import type { BufferSource } from "../protocol/mod.ts";
 import type { StatsSnapshot } from "./stats.ts";
@@ -35,6 +35,8 @@ export interface SessionContext {
    * `access.ts`); without it, paths are opened as given.
    */
   access?: (path: string) => Promise<AccessResult>;
+  /** What the server knows of its scope, for refused clients (the `Access`). */
+  scope?: ScopeNotes;
   /** The memory bound shared by all clients: every byte held for them counts. */
   budget: Budget;
   /** Where readers get buffers for records that span reads (the server's pool). */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { SharedFile } from "./shared_file.ts";
+import type { PathFigures } from "./file_table.ts";
 
 /**
  * One open file in a stats snapshot.
@@ -14,14 +14,17 @@ import type { SharedFile } from "./shared_file.ts";
  * ```ts
  * import type { FileStats } from "./stats.ts";
  * const file: FileStats = {
- *   path: "/var/log/app/a.log", clients: 2, bytesWritten: 1024, backlogBytes: 0,
- *   writeErrors: 0, reopens: 1, syncs: 0, rotations: 0, currentBytes: 1024,
+ *   path: "/var/log/app/a.log", open: true, clients: 2, bytesWritten: 1024,
+ *   backlogBytes: 0, writeErrors: 0, reopens: 1, syncs: 0,
+ *   rotations: 0, currentBytes: 1024,
  * };
  * ```
  */
 export interface FileStats {
   /** The path as opened (the real path on a confined server). */
   path: string;
+  /** Whether a file is open for it now (it has clients). */
+  open: boolean;
   /** Clients writing to it now. */
   clients: number;
   /** Bytes appended to this path since the server started. */
@@ -36,7 +39,7 @@ export interface FileStats {
   syncs: number;
   /** Rotations by the server itself since it started (`--rotate-size`, ...). */
   rotations: number;
-  /** Bytes in the file now at the path (since its last rotation). */
+  /** Bytes in the file now at the path (since its last rotation); 0 when not open. */
   currentBytes: number;
 }
 
@@ -60,7 +63,10 @@ export interface StatsSnapshot {
   connectionsTotal: number;
   /** Connections refused since the start: too many clients, bad openings, limits. */
   refusedTotal: number;
-  /** The files open now. */
+  /**
+   * Every path counted since the start: those open now, and closed ones (kept within
+   * the bound of 4,096 counted paths).
+   */
   files: FileStats[];
 }
 
@@ -103,25 +109,26 @@ export class ServerStats {
    * The figures now.
    *
    * @param clients Connections open now.
-   * @param files The files open now.
+   * @param paths The counted paths (`FileTable.paths()`).
    * @returns The snapshot.
    */
-  snapshot(clients: number, files: readonly SharedFile[]): StatsSnapshot {
+  snapshot(clients: number, paths: readonly PathFigures[]): StatsSnapshot {
     return {
       uptimeMs: Math.round(performance.now() - this.#started),
       clients,
       connectionsTotal: this.#connections,
       refusedTotal: this.#refused,
-      files: files.map((file) => ({
-        path: file.path,
-        clients: file.clients,
-        bytesWritten: file.counters.bytesWritten,
-        backlogBytes: file.backlog,
-        writeErrors: file.counters.writeErrors,
-        reopens: file.counters.reopens,
-        syncs: file.counters.syncs,
-        rotations: file.counters.rotations,
-        currentBytes: file.size,
+      files: paths.map(({ path, counters, file }) => ({
+        path,
+        open: file !== null,
+        clients: file?.clients ?? 0,
+        bytesWritten: counters.bytesWritten,
+        backlogBytes: file?.backlog ?? 0,
+        writeErrors: counters.writeErrors,
+        reopens: counters.reopens,
+        syncs: counters.syncs,
+        rotations: counters.rotations,
+        currentBytes: file?.size ?? 0,
       })),
     };
   }
@@ -160,7 +167,8 @@ export function prometheusText(snapshot: StatsSnapshot): string {
   metric("offlog_refused_total", "counter", "Connections refused.", [
     `offlog_refused_total ${snapshot.refusedTotal}`,
   ]);
-  const perFile: [keyof FileStats, string, string, string][] = [
+  const perFile: [Exclude<keyof FileStats, "path">, string, string, string][] = [
+    ["open", "offlog_file_open", "gauge", "1 while the file is open, 0 once closed."],
     ["clients", "offlog_file_clients", "gauge", "Clients writing to the file."],
     [
       "bytesWritten",
@@ -201,7 +209,7 @@ export function prometheusText(snapshot: StatsSnapshot): string {
       type,
       help,
       snapshot.files.map((file) =>
-        `${name}{path="${labelValue(file.path)}"} ${file[key]}`
+        `${name}{path="${labelValue(file.path)}"} ${Number(file[key])}`
       ),
     );
   }
@@ -225,16 +233,18 @@ export function prometheusText(snapshot: StatsSnapshot): string {
  * ```
  */
 export function statsLine(snapshot: StatsSnapshot): string {
+  let open = 0;
   let written = 0;
   let backlog = 0;
   let errors = 0;
   for (const file of snapshot.files) {
+    if (file.open) open++;
     written += file.bytesWritten;
     backlog += file.backlogBytes;
     errors += file.writeErrors;
   }
   return `Stats: clients=${snapshot.clients} connections=${snapshot.connectionsTotal} ` +
-    `refused=${snapshot.refusedTotal} files=${snapshot.files.length} ` +
+    `refused=${snapshot.refusedTotal} files=${open} ` +
     `written=${written} backlog=${backlog} errors=${errors}`;
 }
 

@@ -274,3 +274,63 @@ Deno.test("Access.check() refuses a path outside --root with a typed refusal nam
   );
   assert.match(verdict.refusal.operatorHint, /^add --root /);
 });
+
+Deno.test("a client refused outside Deno's scope is told the path is outside the server's scope and which directories it has; the log names the flag for the operator", async () => {
+  await using tmp = await tempDir();
+  const { allowed, outside } = await layout(tmp.path);
+  {
+    await using server = await startServer({
+      dir: tmp.path,
+      permissions: (socket) => [
+        "--no-prompt",
+        "--allow-read",
+        `--allow-write=${allowed},${socket}`,
+        `--allow-net=unix:${socket}`,
+      ],
+    });
+    const lines = await socketOnlyClient(server.socketPath, [
+      `${allowed}/first.log`,
+      `${outside}/new.log`,
+    ]);
+    assert.equal(lines[0], `OK ${allowed}/first.log`);
+    assert.ok(
+      lines[1]!.endsWith(
+        `'${outside}/new.log' is outside the server's permission scope (it writes ` +
+          `under ${allowed}, among the directories its operator granted)`,
+      ),
+      lines[1],
+    );
+    assert.ok(!lines[1]!.includes("--allow"), "no advice for the operator");
+    await server.waitFor(
+      `(for the operator: Deno's --allow-read and --allow-write would need ${outside} ` +
+        `(e.g. --allow-write=${outside}) to allow it)`,
+    );
+  }
+  {
+    // Reading scoped, writing not: Deno's own refusal of the path.
+    await using server = await startServer({
+      dir: tmp.path,
+      socketName: "second.sock",
+      permissions: (socket) => [
+        "--no-prompt",
+        `--allow-read=${allowed},${socket}`,
+        "--allow-write",
+        `--allow-net=unix:${socket}`,
+      ],
+    });
+    const [first, line] = await socketOnlyClient(server.socketPath, [
+      `${allowed}/first.log`,
+      `${outside}/x.log`,
+    ]);
+    assert.equal(first, `OK ${allowed}/first.log`);
+    assert.equal(
+      line,
+      `PermissionDenied ${outside}/x.log: Permission denied: '${outside}/x.log' is ` +
+        `outside the server's permission scope (it writes under ${allowed}, among the ` +
+        `directories its operator granted)`,
+    );
+    assert.ok(!line!.includes("run again"), line);
+    await server.waitFor("run again with the --allow-read flag)");
+  }
+  await assertOutsideUntouched(tmp.path, outside);
+});

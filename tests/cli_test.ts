@@ -114,3 +114,44 @@ Deno.test("server CLI: bad --rotate-* flags exit 2 with the usage and a message 
   }
   assert.match(text, /--rotate-compress +Compress rotated files/);
 });
+
+Deno.test("server CLI: every numeric flag answers a negative number with its own message and exit 2, not parseArgs' 'ambiguous'", async () => {
+  const cases: [string, RegExp][] = [
+    ["--max-clients", /--max-clients takes a whole number of at least 1, not "-5"/],
+    [
+      "--opening-timeout",
+      /--opening-timeout takes a whole number of at least 1, not "-5"/,
+    ],
+    [
+      "--max-buffered-bytes",
+      /--max-buffered-bytes takes bytes \(at least 64K\).*not "-5"/,
+    ],
+    ["--stats-interval", /--stats-interval takes a whole number of at least 0, not "-5"/],
+    [
+      "--metrics-interval",
+      /--metrics-interval takes a whole number of at least 1, not "-5"/,
+    ],
+    ["--sync-interval", /--sync-interval takes a whole number of at least 0, not "-5"/],
+    [
+      "--rotate-check",
+      /--rotate-check takes a whole number of ms \(0: never\), not "-5"/,
+    ],
+    ["--socket-mode", /Invalid --socket-mode "-5"/],
+  ];
+  const results = await Promise.all(
+    cases.map(([flag]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-q", "--allow-read", "--allow-write", SERVER, flag, "-5"],
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output()
+    ),
+  );
+  for (const [i, [flag, expected]] of cases.entries()) {
+    const stderr = new TextDecoder().decode(results[i]!.stderr);
+    assert.equal(results[i]!.code, 2, `${flag}: ${stderr}`);
+    assert.match(stderr, expected, flag);
+    assert.ok(!stderr.includes("ambiguous"), stderr);
+  }
+});

@@ -49,9 +49,20 @@ Deno.test("server does not steal a socket that a live server answers on", async 
     defaultPermissions(first.socketPath),
   );
   const result = await second.exited(10_000);
-  assert.notEqual(result.code, 0, "the second server exits non-zero");
+  assert.equal(result.code, 1, "the second server exits 1, as for any start-up error");
   assert.equal(result.signal, null, "it exits by itself");
-  assert.match(result.stderr, /Another offlog server is listening on/);
+  // One clear line (the log's ERROR line and the command's own), no stack trace.
+  const said = result.stderr.trimEnd().split("\n");
+  assert.equal(said.length, 2, result.stderr);
+  assert.equal(
+    said[1],
+    `offlog: error: Another offlog server is listening on "${first.socketPath}"`,
+  );
+  assert.match(
+    said[0]!,
+    /^\[.* offlog ERROR\] Cannot listen on socket .*: Another offlog server is listening on ".*"$/,
+  );
+  assert.ok(!/^\s+at /m.test(result.stderr), result.stderr);
   assert.ok(!result.stdout.includes("Listening on socket"), result.stdout);
   const after = await Deno.lstat(first.socketPath);
   assert.equal(after.ino, before.ino, "the socket file is the first server's");

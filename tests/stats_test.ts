@@ -52,6 +52,7 @@ Deno.test("server.ts --stats prints one JSON object of the running server's figu
   assert.ok(snapshot.refusedTotal >= 1);
   assert.deepEqual(snapshot.files, [{
     path,
+    open: true,
     clients: 1,
     bytesWritten: 60,
     backlogBytes: 0,
@@ -159,4 +160,66 @@ Deno.test("ServerStats.snapshot(), statsLine() and prometheusText() report the s
     "Stats: clients=1 connections=1 refused=1 files=0 written=0 backlog=0 errors=0",
   );
   assert.match(prometheusText(snapshot), /^offlog_refused_total 1$/m);
+});
+
+Deno.test("per-path totals stay after a file's last client leaves: --stats, the stats line and the metrics say it is closed, its bytes kept", async () => {
+  const dir = await Deno.makeTempDir();
+  const metrics = `${dir}/offlog.prom`;
+  try {
+    await using server = await startServer({
+      dir,
+      args: [
+        "--stats-interval",
+        "1",
+        "--metrics-interval",
+        "1",
+        "--metrics-file",
+        metrics,
+      ],
+    });
+    const path = `${dir}/six.log`;
+    const file = await ProxyFile.open(path, { socketPath: server.socketPath });
+    file.write("12345\n");
+    await file.close();
+    await server.waitFor(`Closed ${path}`);
+    const snapshot = JSON.parse((await stats(server.socketPath)).stdout) as StatsSnapshot;
+    assert.deepEqual(snapshot.files, [{
+      path,
+      open: false,
+      clients: 0,
+      bytesWritten: 6,
+      backlogBytes: 0,
+      writeErrors: 0,
+      reopens: 0,
+      syncs: 0,
+      rotations: 0,
+      currentBytes: 0,
+    }]);
+    await waitUntil(
+      () =>
+        /Stats: clients=0 connections=1 refused=0 files=0 written=6 /.test(
+          server.stdout(),
+        ),
+      "a stats line with the closed file's bytes",
+      5000,
+    );
+    await waitUntil(
+      async () => {
+        const text = await Deno.readTextFile(metrics).catch(() => "");
+        return text.includes(`offlog_file_open{path="${path}"} 0\n`) &&
+          text.includes(`offlog_file_bytes_written_total{path="${path}"} 6\n`);
+      },
+      "metrics keeping the closed file's counter, saying it is closed",
+      5000,
+    );
+    // Opened again, its counter goes on from where it was.
+    await using again = await ProxyFile.open(path, { socketPath: server.socketPath });
+    again.write("7\n");
+    await again.flush();
+    const later = JSON.parse((await stats(server.socketPath)).stdout) as StatsSnapshot;
+    assert.equal(later.files[0]!.bytesWritten, 8);
+    assert.equal(later.files[0]!.open, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -58,6 +58,7 @@ Deno.test("unread replies: 300 stats requests of ~600 KB each never read keep th
     assert.equal(seen(), FLOOD + 1, "every request reached the server");
     await sleep(500);
     const grown = (await vmRssKiB(server.process.pid) - before) / 1024;
+    console.log(`${FLOOD} unread stats answers: server VmRSS +${grown.toFixed(1)} MiB`);
     // Unbounded, the server would hold ~300 × 600 KB less what the sockets take
     // (>100 MiB); bounded, the replies' share of 16 MiB (2 MiB) and the garbage of
     // building the answers.
