@@ -13,6 +13,8 @@
  * @module
  */
 
+import { exists, inode, removeIfThere, renameFresh } from "./_rotated_names.ts";
+
 /** The renames of each path, one at a time: the tail of its chain, while it runs. */
 const locks = new Map<string, Promise<void>>();
 
@@ -342,41 +344,4 @@ export class RotatedFiles {
     });
     return run;
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return await lstatOrNull(path) !== null;
-}
-
-async function inode(path: string): Promise<number | null> {
-  return (await lstatOrNull(path))?.ino ?? null;
-}
-
-async function lstatOrNull(path: string): Promise<Deno.FileInfo | null> {
-  try {
-    return await Deno.lstat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
-}
-
-async function removeIfThere(path: string): Promise<boolean> {
-  try {
-    await Deno.remove(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
-/** Renames, but never over an existing file: rename(2) would replace it silently. */
-async function renameFresh(from: string, to: string): Promise<void> {
-  if (await exists(to)) {
-    throw new Deno.errors.AlreadyExists(
-      `Cannot rename "${from}" to "${to}": it exists, and is not overwritten`,
-    );
-  }
-  await Deno.rename(from, to);
 }
