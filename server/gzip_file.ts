@@ -129,11 +129,13 @@ export async function gzipFile(
       }
     })();
     let bytesIn = 0;
+    // One buffer for every chunk: the stream has compressed a chunk when its write
+    // resolves, and keeps none of it.
+    const buffer = new Uint8Array(chunkBytes);
     try {
       for (;;) {
         signal?.throwIfAborted();
         const started = performance.now();
-        const buffer = new Uint8Array(chunkBytes);
         const n = await source.read(buffer);
         if (n === null) break;
         bytesIn += n;

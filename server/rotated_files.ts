@@ -54,9 +54,7 @@ export interface Recovered {
  * @example
  * ```ts
  * import type { CompressJob } from "./rotated_files.ts";
- * function describe(job: CompressJob): string {
- *   return `${job.source} -> ${job.temporary}`;
- * }
+ * const describe = (job: CompressJob): string => `${job.source} -> ${job.temporary}`;
  * ```
  */
 export interface CompressJob {
@@ -186,33 +184,40 @@ export class RotatedFiles {
       }
       await Deno.rename(this.path, this.name(1));
       // Queued now, so it runs next: nothing shifts the files before it.
-      const removed = this.#locked(() => this.#removePast(run.length + 1));
+      // After the shift, the file of run[k] is at number k + 2.
+      const past = run.slice(Math.max(0, this.#keep - 1)).map((slot, k) => ({
+        ...slot,
+        index: Math.max(this.#keep, 1) + k + 1,
+      }));
+      const removed = this.#locked(() => this.#remove(past));
       removed.catch(() => {});
       return { removed };
     });
   }
 
-  /** Removes the rotated files from `keep + 1` to `last`. */
-  async #removePast(last: number): Promise<string[]> {
+  /** Removes these rotated files (those past `keep`), the forms found there. */
+  async #remove(files: (Slot & { index: number })[]): Promise<string[]> {
     const removed: string[] = [];
-    for (let index = this.#keep + 1; index <= last; index++) {
-      for (const gz of [false, true]) {
-        if (await removeIfThere(this.name(index, gz))) removed.push(this.name(index, gz));
-      }
+    for (const { index, plain, gz } of files) {
+      const forms = [plain && this.name(index), gz && this.name(index, true)];
+      for (const name of forms) if (name && await removeIfThere(name)) removed.push(name);
     }
     return removed;
   }
 
   /**
-   * The rotated files from `PATH.1` up to the first free number, looked at eight
-   * numbers at a time (a rotation's wait is a few round trips, whatever `keep` is).
+   * The rotated files from `PATH.1` up to the first free number, looked at `keep + 1`
+   * (at most eight) numbers at a time: usually one round trip, whatever `keep` is.
    */
   async #run(): Promise<Slot[]> {
     const run: Slot[] = [];
     for (;;) {
       const next = run.length + 1;
       const slots = await Promise.all(
-        Array.from({ length: SCAN_BATCH }, (_, k) => this.#slot(next + k)),
+        Array.from(
+          { length: Math.min(SCAN_BATCH, this.#keep + 1) },
+          (_, k) => this.#slot(next + k),
+        ),
       );
       for (const slot of slots) {
         if (slot === null) return run;
@@ -302,11 +307,7 @@ export class RotatedFiles {
     });
   }
 
-  /**
-   * Resolves once every rename and removal asked for so far is done.
-   *
-   * @returns A promise that never rejects.
-   */
+  /** Waits for every rename and removal asked for so far. @returns When done. */
   settled(): Promise<void> {
     return this.#locked(() => Promise.resolve());
   }
