@@ -19,11 +19,19 @@
  * await Deno.remove(dir, { recursive: true });
  * ```
  *
+ * With rotation built in (`--rotate-size 100M --rotate-compress` on the command line):
+ *
+ * ```ts ignore
+ * const rotate = { size: 100 * 1024 * 1024, intervalMs: null, keep: 5, compress: true };
+ * await using server = await serve({ socketPath: "/run/offlog/offlog.sock", rotate });
+ * ```
+ *
  * @module
  */
 
 export { type OfflogServer, serve, type ServeOptions } from "./server/serve.ts";
 export { main } from "./server/cli.ts";
+export type { RotateFlags, RotatePolicy } from "./server/rotate_policy.ts";
 export { VERSION } from "./server/version.ts";
 
 if (import.meta.main) {

@@ -36,6 +36,11 @@ export interface WriterOptions extends OpenRules {
   log?: (message: string, warning?: boolean) => void;
   /** Told of the old handle before a new one replaces it (to sync it first). */
   beforeSwap?: (old: Deno.FsFile) => Promise<void>;
+  /**
+   * Takes the old handle, and its inode, after the writer's own rotation renamed it:
+   * syncs it if needed, and closes it.
+   */
+  retire?: (old: Deno.FsFile, ino: number | null) => void;
 }
 
 /**
@@ -80,19 +85,22 @@ export class BatchWriter {
   readonly path: string;
   #file: Deno.FsFile;
   #ino: number | null;
+  /** Bytes in the open file: its size at open, and what went in since. */
+  #size: number;
   #options: WriterOptions;
   #counters: FileCounters;
 
   private constructor(
     path: string,
     file: Deno.FsFile,
-    ino: number | null,
+    info: Deno.FileInfo,
     options: WriterOptions,
     counters: FileCounters,
   ) {
     this.path = path;
     this.#file = file;
-    this.#ino = ino;
+    this.#ino = info.ino;
+    this.#size = info.size;
     this.#options = options;
     this.#counters = counters;
   }
@@ -113,7 +121,17 @@ export class BatchWriter {
     counters: FileCounters,
   ): Promise<BatchWriter> {
     const file = await openAppend(path, options);
-    return new BatchWriter(path, file, (await file.stat()).ino, options, counters);
+    return new BatchWriter(path, file, await file.stat(), options, counters);
+  }
+
+  /** Bytes in the open file. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The open file's inode, or `null` where the platform has none. */
+  get ino(): number | null {
+    return this.#ino;
   }
 
   /**
@@ -124,7 +142,7 @@ export class BatchWriter {
    * @param batch Whole units.
    * @returns What came of it; never rejects.
    */
-  async write(batch: Batch): Promise<Written> {
+  async write(batch: Pick<Batch, "data" | "entries">): Promise<Written> {
     if (batch.entries.length === 0) return { kind: "written", bytes: 0, reopened: false };
     const data = batch.data;
     let reopened = false;
@@ -134,6 +152,7 @@ export class BatchWriter {
         this.#counters.failed();
         const whole = await this.#failPart(batch.entries, written.bytes, written.error);
         this.#counters.wrote(whole);
+        this.#size += whole;
         return { kind: "failed", bytes: whole };
       }
       if (!(await this.unlinked())) break;
@@ -150,6 +169,7 @@ export class BatchWriter {
       }
     }
     this.#counters.wrote(data.length);
+    this.#size += data.length;
     tellWritten(batch.entries);
     return { kind: "written", bytes: data.length, reopened };
   }
@@ -187,10 +207,12 @@ export class BatchWriter {
    * Opens the path again, checked as a new client's would be, and writes to the new
    * handle from now on. Call it only between two writes.
    *
+   * @param rotated The server's own rotation renamed the file: the old handle goes to
+   * `retire` rather than being synced here, and no reopen is counted.
    * @throws {FileRefusal} The path is now out of scope or not a regular file.
    * @throws What opening throws; the old handle stays in use.
    */
-  async reopen(): Promise<void> {
+  async reopen(rotated = false): Promise<void> {
     const verdict = await this.#options.access?.(this.path) ?? { path: this.path };
     if ("refusal" in verdict) throw verdict.refusal;
     if (verdict.path !== this.path) {
@@ -200,11 +222,24 @@ export class BatchWriter {
     }
     const file = await openAppend(this.path, this.#options);
     const old = this.#file;
-    await this.#options.beforeSwap?.(old);
+    const oldIno = this.#ino;
+    if (!rotated) await this.#options.beforeSwap?.(old);
+    let info: Deno.FileInfo;
+    try {
+      info = await file.stat();
+    } catch (error) {
+      file.close();
+      throw error;
+    }
     this.#file = file;
-    this.#ino = (await file.stat()).ino;
-    this.#counters.reopened();
-    old.close();
+    this.#ino = info.ino;
+    this.#size = info.size;
+    if (rotated && this.#options.retire !== undefined) {
+      this.#options.retire(old, oldIno);
+    } else {
+      if (!rotated) this.#counters.reopened();
+      old.close();
+    }
   }
 
   /**

@@ -18,6 +18,11 @@ export interface Owner {
   onWritten(bytes: number): void;
   /** Appending this owner's data failed, or the file is gone. */
   onWriteError(error: unknown): void;
+  /**
+   * Its units are whole lines, each a record (a 0.x client): one may be cut after
+   * any of its newlines, as built-in rotation does where the file reaches its size.
+   */
+  readonly lines?: boolean;
 }
 
 /**

@@ -13,10 +13,14 @@ import { parseSocketMode } from "./_listen.ts";
 import { VERSION } from "./version.ts";
 import { requestStats } from "./_stats_request.ts";
 import { DEFAULT_OPENING_TIMEOUT_MS } from "./_limits.ts";
+import { parseByteSize } from "./_byte_size.ts";
+import { parseRotateFlags, type RotatePolicy } from "./rotate_policy.ts";
 import { garbageCollector } from "./_collect_garbage.ts";
 
 const USAGE = "usage: offlog [-h] [--version] [-n] [-s SOCKET_FILE] [-l LOGFILE] " +
-  "[--root DIR] [--socket-mode MODE] [--rotate-check MS] [--tell-rotated] " +
+  "[--root DIR] [--socket-mode MODE] [--rotate-size SIZE] " +
+  "[--rotate-interval DURATION] [--rotate-keep N] [--rotate-compress] " +
+  "[--rotate-check MS] [--tell-rotated] " +
   "[--max-clients N] [--opening-timeout MS] [--max-buffered-bytes N] " +
   "[--allow-hardlinks] [--allow-devices] [--stats-interval S] [--metrics-file PATH] " +
   "[--metrics-interval S] [--sync-interval MS] [--stats]";
@@ -44,6 +48,19 @@ options:
                         another mode at its path. Needs Deno's
                         --allow-net=unix:SOCKET_FILE.tmp too. Default: the
                         umask's.
+  --rotate-size SIZE    Rotate each file once it holds SIZE bytes (at least 4K;
+                        K, M or G), between two whole records: PATH becomes
+                        PATH.1, PATH.1 becomes PATH.2, and so on. Clients
+                        notice nothing. Default: off.
+  --rotate-interval DURATION
+                        Rotate each file that has data once it is DURATION old
+                        (90s, 15m, 1h, 1d), counted from when the server
+                        opened or last rotated it. Default: off.
+  --rotate-keep N       Rotated files kept per file (PATH.1 to PATH.N); older
+                        ones are removed. Default: 5, with --rotate-size or
+                        --rotate-interval.
+  --rotate-compress     Compress rotated files to PATH.N.gz in the background,
+                        one at a time (written as .NAME.gz.tmp, then renamed).
   --rotate-check MS     How often to check whether an open file was moved or
                         deleted, and reopen it at its path. 0: never. Default:
                         ${DEFAULT_ROTATE_CHECK_MS}. SIGHUP reopens every file at once.
@@ -110,6 +127,10 @@ export async function main(args: string[]): Promise<number> {
         "socket-file": { type: "string", short: "s", default: DEFAULT_SOCKET_PATH },
         logfile: { type: "string", short: "l" },
         "rotate-check": { type: "string" },
+        "rotate-size": { type: "string" },
+        "rotate-interval": { type: "string" },
+        "rotate-keep": { type: "string" },
+        "rotate-compress": { type: "boolean" },
         "tell-rotated": { type: "boolean" },
         root: { type: "string", multiple: true },
         "socket-mode": { type: "string" },
@@ -164,6 +185,7 @@ export async function main(args: string[]): Promise<number> {
     metricsInterval?: number;
     syncInterval?: number;
   } = {};
+  let rotate: RotatePolicy | null = null;
   try {
     const numbers = [
       ["stats-interval", "statsInterval", 0],
@@ -187,6 +209,12 @@ export async function main(args: string[]): Promise<number> {
     if (values["max-buffered-bytes"] !== undefined) {
       limits.maxBufferedBytes = parseBytes(values["max-buffered-bytes"]);
     }
+    rotate = parseRotateFlags({
+      size: values["rotate-size"],
+      interval: values["rotate-interval"],
+      keep: values["rotate-keep"],
+      compress: values["rotate-compress"],
+    });
   } catch (error) {
     console.error(`${USAGE}\nofflog: error: ${(error as Error).message}`);
     return 2;
@@ -220,6 +248,7 @@ export async function main(args: string[]): Promise<number> {
       allowHardlinks: values["allow-hardlinks"] ?? false,
       allowDevices: values["allow-devices"] ?? false,
       metricsFile: values["metrics-file"] ?? null,
+      rotate,
       ...(gc === null ? {} : { collectGarbage: gc }),
       ...limits,
       ...(socketMode === undefined ? {} : { socketMode }),
@@ -247,6 +276,9 @@ const NUMERIC_FLAGS = new Set([
   "--metrics-interval",
   "--sync-interval",
   "--socket-mode",
+  "--rotate-size",
+  "--rotate-interval",
+  "--rotate-keep",
 ]);
 
 /**
@@ -277,8 +309,6 @@ function wholeNumber(flag: string, text: string, min: number): number {
   return value;
 }
 
-const UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
-
 /**
  * Parses a byte count: a whole number, optionally followed by K, M or G (KiB, MiB,
  * GiB).
@@ -295,12 +325,5 @@ const UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 **
  * ```
  */
 export function parseBytes(text: string): number {
-  const match = /^([0-9]+)([KMG]?)i?B?$/i.exec(text);
-  const bytes = match ? Number(match[1]) * UNITS[match[2]!.toUpperCase()]! : NaN;
-  if (!Number.isSafeInteger(bytes) || bytes < 64 * 1024) {
-    throw new RangeError(
-      `--max-buffered-bytes takes bytes (at least 64K), optionally with K, M or G, not "${text}"`,
-    );
-  }
-  return bytes;
+  return parseByteSize("--max-buffered-bytes", text, 64 * 1024);
 }

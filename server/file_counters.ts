@@ -25,6 +25,7 @@ export class FileCounters {
   #writeErrors = 0;
   #reopens = 0;
   #syncs = 0;
+  #rotations = 0;
 
   /** Bytes appended to the path. */
   get bytesWritten(): number {
@@ -44,6 +45,11 @@ export class FileCounters {
   /** `fdatasync` calls made. */
   get syncs(): number {
     return this.#syncs;
+  }
+
+  /** Rotations by the server itself (`--rotate-size`, `--rotate-interval`). */
+  get rotations(): number {
+    return this.#rotations;
   }
 
   /**
@@ -68,5 +74,10 @@ export class FileCounters {
   /** An `fdatasync` was started. */
   synced(): void {
     this.#syncs++;
+  }
+
+  /** The server rotated the file itself. */
+  rotated(): void {
+    this.#rotations++;
   }
 }

@@ -12,6 +12,7 @@ import { ServerLog } from "./_server_log.ts";
 import { FileTable } from "./file_table.ts";
 import type { FileOptions, SharedFile } from "./shared_file.ts";
 import { DEFAULT_ROTATE_CHECK_MS, Rotation } from "./rotation.ts";
+import { startBuiltinRotation } from "./_builtin_rotation.ts";
 import { Session, type SessionContext } from "./session.ts";
 import { ServerStats } from "./stats.ts";
 import { startPeriodic } from "./_periodic.ts";
@@ -138,6 +139,10 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
     allowDevices: options.allowDevices ?? false,
     log: say,
   };
+  const builtin = options.rotate
+    ? startBuiltinRotation(options.rotate, () => context.files.open, say)
+    : null;
+  fileOptions.rotation = builtin?.files ?? null;
   const stats = new ServerStats();
   const sessions = new Set<Session>();
   const snapshot = () => {
@@ -262,6 +267,7 @@ export async function serve(options: ServeOptions = {}): Promise<OfflogServer> {
     }, options.shutdownGrace ?? 2000);
     while (sessions.size > 0) await Promise.all([...sessions].map((s) => s.done));
     clearTimeout(grace);
+    await builtin?.stop();
     log.info("Exiting");
     await log.close();
     finished.resolve();

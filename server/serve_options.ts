@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { RotatePolicy } from "./rotate_policy.ts";
+
 /**
  * Options of `serve()` (serve.ts).
  *
@@ -43,6 +45,14 @@ export interface ServeOptions {
    * @default {5000}
    */
   rotateCheck?: number;
+  /**
+   * Built-in rotation of every file the server opens (`--rotate-size`,
+   * `--rotate-interval`, `--rotate-keep`, `--rotate-compress`), from
+   * `parseRotateFlags()` (rotate_policy.ts); `null`: none (rotate with logrotate and
+   * SIGHUP, or `rotateCheck`, instead).
+   * @default {null}
+   */
+  rotate?: RotatePolicy | null;
   /**
    * Send `ROTATED` to 0.x clients too (only offlog 0.3 clients understand it).
    * @default {false}

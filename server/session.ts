@@ -144,6 +144,11 @@ export class Session implements Owner {
     this.#syncs.wake();
   }
 
+  /** {@inheritDoc Owner.lines} */
+  get lines(): boolean {
+    return this.#version === "0.x";
+  }
+
   /** Whether the connection is a stats request rather than a client of a file. */
   get isStatsRequest(): boolean {
     return this.#statsRequest;

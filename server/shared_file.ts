@@ -17,6 +17,10 @@ import type { OpenRules } from "./_open_file.ts";
 import type { Owner } from "./_owner.ts";
 import { WriteQueue } from "./_write_queue.ts";
 import { FileCounters } from "./file_counters.ts";
+import { FileRotation } from "./file_rotation.ts";
+import type { RotatePolicy } from "./rotate_policy.ts";
+import type { Compressor } from "./compressor.ts";
+import { type Part, RotatingWrites } from "./_rotating_writes.ts";
 
 export type { AccessCheck } from "./_batch_writer.ts";
 export type { Owner } from "./_owner.ts";
@@ -39,6 +43,8 @@ export interface FileOptions extends OpenRules {
   onReopened?: (file: SharedFile, why: string) => void;
   /** Where the buffers of queued bytes come from (the server's pool). */
   pool?: BufferSource;
+  /** Built-in rotation (`--rotate-size`, `--rotate-interval`): `null` for none. */
+  rotation?: { policy: RotatePolicy; compressor: Compressor | null } | null;
 }
 
 /**
@@ -77,17 +83,25 @@ export class SharedFile {
   #sync: FileSync;
   #writing: Promise<void> | null = null;
   #reopen: PromiseWithResolvers<boolean> | null = null;
+  /** Built-in rotation's writes, or `null` when the server does not rotate. */
+  #rotating: RotatingWrites | null;
+  /** The file may be due by age: the write loop looks, between two writes. */
+  #ageCheck = false;
 
   private constructor(
     writer: BatchWriter,
     sync: FileSync,
     options: FileOptions,
     counters: FileCounters,
+    rotation: FileRotation | null,
   ) {
     this.path = writer.path;
     this.counters = counters;
     this.#writer = writer;
     this.#sync = sync;
+    this.#rotating = rotation === null
+      ? null
+      : new RotatingWrites(rotation, writer, counters, options.log);
     this.#options = options;
     this.#queue = new WriteQueue(options.pool ?? FRESH);
   }
@@ -107,12 +121,24 @@ export class SharedFile {
     options: FileOptions = { refuseHardlinks: false, timeoutMs: 10_000 },
     counters: FileCounters = new FileCounters(),
   ): Promise<SharedFile> {
-    const sync = new FileSync(path, counters, options.log);
+    const rotation = options.rotation
+      ? await FileRotation.open(path, options.rotation.policy, {
+        compressor: options.rotation.compressor,
+        ...(options.log ? { log: options.log } : {}),
+      })
+      : null;
+    const sync = new FileSync(path, counters, options.log, rotation?.rotated);
     const writer = await BatchWriter.open(path, {
       ...options,
       beforeSwap: (old) => sync.beforeSwap(old),
+      retire: (old, ino) => sync.retire(old, ino),
     }, counters);
-    return new SharedFile(writer, sync, options, counters);
+    return new SharedFile(writer, sync, options, counters, rotation);
+  }
+
+  /** Bytes in the file now open at the path (since its last rotation). */
+  get size(): number {
+    return this.#writer.size;
   }
 
   /** Clients using the file. */
@@ -181,7 +207,19 @@ export class SharedFile {
    * @returns `true` when the file should be reopened.
    */
   moved(): Promise<boolean> {
-    return this.#writer.moved();
+    // The server's own rename is no move.
+    return this.#rotating?.movedBySomeoneElse(() => this.#writer.moved()) ??
+      this.#writer.moved();
+  }
+
+  /**
+   * Has the write loop rotate the file if it is due by age (`--rotate-interval`);
+   * returns at once.
+   */
+  checkAge(): void {
+    if (!this.accepting || !this.#rotating?.due) return;
+    this.#ageCheck = true;
+    this.#writing ??= this.#drain();
   }
 
   /**
@@ -221,6 +259,7 @@ export class SharedFile {
     this.#closed = true;
     while (this.#writing !== null) await this.#writing;
     this.#writer.close();
+    await this.#sync.settled();
   }
 
   /** Takes batches to the writer until nothing is queued; reopens between them. */
@@ -230,25 +269,39 @@ export class SharedFile {
         await this.#reopenBetweenWrites(this.#reopen);
         continue;
       }
+      if (this.#ageCheck) {
+        this.#ageCheck = false;
+        await this.#rotating?.rotateIfDue();
+        continue;
+      }
       const batch = this.#queue.take();
       if (batch === null) break;
       if (this.#gone) {
         for (const { owner } of batch.entries) owner.onWriteError(goneError(this.path));
+      } else if (this.#rotating === null) {
+        await this.#write(batch);
       } else {
-        const written = await this.#writer.write(batch);
-        if (written.kind === "lost") {
-          this.#lose(written.error);
-          for (const { owner } of batch.entries) owner.onWriteError(goneError(this.path));
-        } else {
-          if (written.bytes > 0) this.#sync.wrote();
-          if (written.kind === "written" && written.reopened) {
-            this.#options.onReopened?.(this, "deleted while written");
-          }
-        }
+        const lost = await this.#rotating.write(batch, (part) => this.#write(part));
+        for (const { owner } of lost) owner.onWriteError(goneError(this.path));
       }
       this.#queue.done(batch);
     }
     this.#writing = null;
+  }
+
+  /** Writes whole units; `false` when the path is gone and the rest cannot go. */
+  async #write(part: Part): Promise<boolean> {
+    const written = await this.#writer.write(part);
+    if (written.kind === "lost") {
+      this.#lose(written.error);
+      for (const { owner } of part.entries) owner.onWriteError(goneError(this.path));
+      return false;
+    }
+    if (written.bytes > 0) this.#sync.wrote();
+    if (written.kind === "written" && written.reopened) {
+      this.#options.onReopened?.(this, "deleted while written");
+    }
+    return true;
   }
 
   async #reopenBetweenWrites(reopen: PromiseWithResolvers<boolean>): Promise<void> {
@@ -260,6 +313,7 @@ export class SharedFile {
     }
     try {
       await this.#writer.reopen();
+      this.#rotating?.reopened();
       reopen.resolve(true);
     } catch (error) {
       reopen.reject(error);

@@ -16,6 +16,7 @@ import type { PathFigures } from "./file_table.ts";
  * const file: FileStats = {
  *   path: "/var/log/app/a.log", open: true, clients: 2, bytesWritten: 1024,
  *   backlogBytes: 0, writeErrors: 0, reopens: 1, syncs: 0,
+ *   rotations: 0, currentBytes: 1024,
  * };
  * ```
  */
@@ -36,6 +37,10 @@ export interface FileStats {
   reopens: number;
   /** `fdatasync` calls since the server started. */
   syncs: number;
+  /** Rotations by the server itself since it started (`--rotate-size`, ...). */
+  rotations: number;
+  /** Bytes in the file now at the path (since its last rotation); 0 when not open. */
+  currentBytes: number;
 }
 
 /**
@@ -122,6 +127,8 @@ export class ServerStats {
         writeErrors: counters.writeErrors,
         reopens: counters.reopens,
         syncs: counters.syncs,
+        rotations: counters.rotations,
+        currentBytes: file?.size ?? 0,
       })),
     };
   }
@@ -183,6 +190,18 @@ export function prometheusText(snapshot: StatsSnapshot): string {
     ],
     ["reopens", "offlog_file_reopens_total", "counter", "Reopens after rotation."],
     ["syncs", "offlog_file_syncs_total", "counter", "fdatasync calls."],
+    [
+      "rotations",
+      "offlog_file_rotations_total",
+      "counter",
+      "Rotations by the server itself.",
+    ],
+    [
+      "currentBytes",
+      "offlog_file_current_bytes",
+      "gauge",
+      "Bytes in the file now at the path.",
+    ],
   ];
   for (const [key, name, type, help] of perFile) {
     metric(

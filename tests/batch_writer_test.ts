@@ -106,3 +106,37 @@ Deno.test("BatchWriter.reopen() throws the access check's typed refusal as it is
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("BatchWriter.size counts the file's bytes from its size at open, and starts again at a reopen", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/a.log`;
+    await Deno.writeTextFile(path, "before\n");
+    const counters = new FileCounters();
+    const retired: Deno.FsFile[] = [];
+    const writer = await BatchWriter.open(
+      path,
+      { ...RULES, retire: (old) => retired.push(old) },
+      counters,
+    );
+    assert.equal(writer.size, 7);
+    await writer.write(batchOf(owner(), "one\n", "two\n"));
+    assert.equal(writer.size, 15);
+    const ino = writer.ino;
+    // The server's own rotation: the file renamed, the path opened anew.
+    await Deno.rename(path, `${path}.1`);
+    await writer.reopen(true);
+    assert.equal(writer.size, 0);
+    assert.notEqual(writer.ino, ino);
+    assert.equal(retired.length, 1, "the old handle goes to retire()");
+    assert.equal(counters.reopens, 0, "the server's own rotation is no reopen");
+    retired[0]!.close();
+    await writer.write(batchOf(owner(), "three\n"));
+    assert.equal(writer.size, 6);
+    writer.close();
+    assert.equal(await Deno.readTextFile(`${path}.1`), "before\none\ntwo\n");
+    assert.equal(await Deno.readTextFile(path), "three\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

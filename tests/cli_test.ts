@@ -9,6 +9,22 @@ import { startServer } from "./_server.ts";
 
 const SERVER = new URL("../server.ts", import.meta.url).pathname;
 
+/** Runs the server's command line with `args` to its exit. */
+async function run(...args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-q", "--allow-read", "--allow-write", SERVER, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
 Deno.test("server exits 0 on SIGINT, removes its socket file and tells a connected client", async () => {
   await using server = await startServer();
   const path = `${server.dir}/int.log`;
@@ -23,20 +39,6 @@ Deno.test("server exits 0 on SIGINT, removes its socket file and tells a connect
 });
 
 Deno.test("server CLI: --help and --version exit 0; unknown flags and missing values print usage and exit 2", async () => {
-  const run = async (...args: string[]) => {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-q", "--allow-read", "--allow-write", SERVER, ...args],
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    const decoder = new TextDecoder();
-    return {
-      code: output.code,
-      stdout: decoder.decode(output.stdout),
-      stderr: decoder.decode(output.stderr),
-    };
-  };
   const [help, h, version, unknown, noSocket, noLogfile, positional] = await Promise.all([
     run("--help"),
     run("-h"),
@@ -83,6 +85,34 @@ Deno.test("parseBytes() takes K, M and G, and refuses less than 64K with the fla
     /--max-buffered-bytes takes bytes \(at least 64K\)/,
   );
   assert.throws(() => parseBytes("-5M"), /--max-buffered-bytes takes bytes/);
+});
+
+Deno.test("server CLI: bad --rotate-* flags exit 2 with the usage and a message naming the flag", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--rotate-size", "1K"], /--rotate-size takes bytes \(at least 4K\).*not "1K"/],
+    [["--rotate-size", "-1M"], /--rotate-size takes bytes .*not "-1M"/],
+    [["--rotate-size", "lots"], /--rotate-size takes bytes .*not "lots"/],
+    [["--rotate-interval", "0s"], /--rotate-interval takes a duration above zero/],
+    [["--rotate-interval", "15"], /--rotate-interval .*\(90s, 15m, 1h, 1d\), not "15"/],
+    [["--rotate-size", "1M", "--rotate-keep", "0"], /--rotate-keep takes .*not "0"/],
+    [["--rotate-size", "1M", "--rotate-keep", "-5"], /--rotate-keep takes .*not "-5"/],
+    [["--rotate-keep", "3"], /--rotate-keep needs --rotate-size or --rotate-interval/],
+    [["--rotate-compress"], /--rotate-compress needs --rotate-size or --rotate-interval/],
+  ];
+  const results = await Promise.all(cases.map(([args]) => run(...args)));
+  for (const [k, [args, message]] of cases.entries()) {
+    const result = results[k]!;
+    assert.equal(result.code, 2, args.join(" "));
+    assert.match(result.stderr, /^usage: offlog /, args.join(" "));
+    assert.match(result.stderr, message, args.join(" "));
+  }
+  const text = (await run("--help")).stdout;
+  for (
+    const flag of ["--rotate-size SIZE", "--rotate-interval DURATION", "--rotate-keep N"]
+  ) {
+    assert.ok(text.includes(flag), flag);
+  }
+  assert.match(text, /--rotate-compress +Compress rotated files/);
 });
 
 Deno.test("server CLI: every numeric flag answers a negative number with its own message and exit 2, not parseArgs' 'ambiguous'", async () => {

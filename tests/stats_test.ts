@@ -59,6 +59,8 @@ Deno.test("server.ts --stats prints one JSON object of the running server's figu
     writeErrors: 0,
     reopens: 0,
     syncs: 0,
+    rotations: 0,
+    currentBytes: 60,
   }]);
 });
 
@@ -76,6 +78,8 @@ Deno.test("bytesWritten counts a path since the server started, across a rotatio
   const snapshot = JSON.parse((await stats(server.socketPath)).stdout) as StatsSnapshot;
   assert.equal(snapshot.files[0]!.bytesWritten, 8);
   assert.equal(snapshot.files[0]!.reopens, 1);
+  assert.equal(snapshot.files[0]!.currentBytes, 4, "the new file's bytes");
+  assert.equal(snapshot.files[0]!.rotations, 0, "logrotate's, not the server's");
 });
 
 Deno.test("server.ts --stats exits 1 with a clear message when no server answers, or a 0.x server refuses", async () => {
@@ -188,6 +192,8 @@ Deno.test("per-path totals stay after a file's last client leaves: --stats, the 
       writeErrors: 0,
       reopens: 0,
       syncs: 0,
+      rotations: 0,
+      currentBytes: 0,
     }]);
     await waitUntil(
       () =>
