@@ -6,11 +6,14 @@
 //
 // Listeners are installed when the first writer registers and removed when the last
 // one's close() has settled:
-// - "beforeunload", which Deno fires each time the event loop runs dry: close every
-//   writer; a close that must wait for the server keeps the loop alive (its deadline
-//   timer), and the next "beforeunload" finds nothing open, so the process exits
-//   (node:process's "beforeExit" would do the same, but loading node:process costs
-//   ~100 ms of CPU at start in every program);
+// - "beforeunload", which Deno fires each time the event loop runs dry: cancel it and
+//   close every writer. Cancelling is what keeps the process alive: Deno 2.9 exits
+//   after an uncancelled "beforeunload" even when its listener started a timer or an
+//   op (a timer armed in the listener never fires). The event comes again each time
+//   the loop runs dry, and is cancelled for as long as a writer is open, so the
+//   process ends only once every close() has settled (node:process's "beforeExit"
+//   would keep the loop alive too, but loading node:process costs ~100 ms of CPU at
+//   start in every program);
 // - "unhandledrejection" and "error" on globalThis: prevent Deno's immediate exit,
 //   print the error as Deno does, close every writer, exit with code 1;
 // - SIGINT, SIGTERM and SIGHUP (unless turned off): close every writer, exit with 130,
@@ -43,6 +46,8 @@ let installed = false;
 let signalsInstalled = false;
 /** Set once a fatal error or a signal is being handled: the process is ending. */
 let exiting = false;
+/** The close of every writer that a dry event loop started, while it runs. */
+let closingAll: Promise<void> | null = null;
 /** Errors already reported, so that a failed file is reported once. */
 const reported = new WeakSet<object>();
 const encoder = new TextEncoder();
@@ -153,10 +158,12 @@ function removeSignals(): void {
   signalsInstalled = false;
 }
 
-function onBeforeExit(): void {
-  if (exiting) return;
-  // A close that has to wait keeps the loop alive with its deadline timer.
-  void closeReporting();
+function onBeforeExit(event: Event): void {
+  if (open.size === 0) return;
+  // Uncancelled, the process would end now, with what is unconfirmed still unwritten.
+  event.preventDefault();
+  if (exiting || closingAll !== null) return;
+  closingAll = closeReporting().finally(() => closingAll = null);
 }
 
 function onSignal(code: number): void {
