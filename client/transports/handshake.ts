@@ -79,7 +79,11 @@ async function attempt(
   const decoder = new MessageDecoder();
   const buffer = new Uint8Array(1024);
   try {
-    await conn.write(encodeOpening(path, version));
+    await conn.write(encodeOpening(path, version)).catch((cause) => {
+      // A server that refuses at once (too many clients) closes before reading the
+      // opening: its refusal is still there to read.
+      if (!(cause instanceof Deno.errors.BrokenPipe)) throw cause;
+    });
     for (;;) {
       const n = await beforeDeadline(conn.read(buffer), deadline, timedOut, () => {});
       if (n === null) break;
