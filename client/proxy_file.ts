@@ -29,9 +29,9 @@ export type { OverflowPolicy } from "./writer/writer.ts";
  * clients write to it. Errors from the server are thrown by the next `write()`,
  * `flush()` or `close()`.
  *
- * The queue keeps each string or byte array as written, and the pump encodes a batch
- * at a time into one reused buffer, off the caller's path. So do not change a
- * `Uint8Array` after passing it to `write()`.
+ * The queue keeps each string or byte array as written until the turn's writes are
+ * done, and a deep queue keeps them until sent. So do not change a `Uint8Array` after
+ * passing it to `write()`.
  *
  * @example
  * ```ts
