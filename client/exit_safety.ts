@@ -8,7 +8,8 @@
  *
  * - **The main module ends** without `close()`: when the event loop runs dry, every
  *   open file is flushed (the server confirms it wrote everything), then the process
- *   exits as it would have.
+ *   exits as it would have. offlog cancels `beforeunload` meanwhile, since Deno exits
+ *   after the event unless a listener cancels it.
  * - **An uncaught error** (a `throw` at top level, an unhandled rejection, a `throw`
  *   in a callback): the error is printed as Deno prints it, every open file is
  *   flushed, and the process exits with code 1. An error that your own

@@ -7,8 +7,9 @@
 // Listeners are installed when the first writer registers and removed when the last
 // one's close() has settled:
 // - "beforeunload", which Deno fires each time the event loop runs dry: close every
-//   writer; a close that must wait for the server keeps the loop alive (its deadline
-//   timer), and the next "beforeunload" finds nothing open, so the process exits
+//   writer and cancel the event while any is open (Deno exits after it otherwise, even
+//   with work scheduled), so the loop runs on; the first "beforeunload" that finds
+//   nothing open lets the process exit
 //   (node:process's "beforeExit" would do the same, but loading node:process costs
 //   ~100 ms of CPU at start in every program);
 // - "unhandledrejection" and "error" on globalThis: prevent Deno's immediate exit,
@@ -147,9 +148,12 @@ function setSignals(on: boolean): void {
   signalsInstalled = on;
 }
 
-function onBeforeExit(): void {
-  if (exiting) return;
-  // A close that has to wait keeps the loop alive with its deadline timer.
+function onBeforeExit(event: Event): void {
+  if (exiting || open.size === 0) return;
+  // Deno ends the process after "beforeunload" unless a listener cancels it, whatever
+  // the listeners scheduled: without this, a close still waiting for the server's
+  // confirmations was cut short (the tail of the file written after the exit).
+  event.preventDefault();
   void closeReporting();
 }
 
