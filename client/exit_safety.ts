@@ -8,14 +8,15 @@
  *
  * - **The main module ends** without `close()`: when the event loop runs dry, every
  *   open file is flushed (the server confirms it wrote everything), then the process
- *   exits as it would have.
+ *   exits as it would have. offlog cancels `beforeunload` meanwhile, since Deno exits
+ *   after the event unless a listener cancels it.
  * - **An uncaught error** (a `throw` at top level, an unhandled rejection, a `throw`
  *   in a callback): the error is printed as Deno prints it, every open file is
  *   flushed, and the process exits with code 1. An error that your own
  *   `unhandledrejection` or `error` listener handles with `preventDefault()` is left
  *   alone.
- * - **SIGINT or SIGTERM**: every open file is flushed, then the process exits with
- *   130 or 143, the codes of a process the signal killed. A second signal exits at
+ * - **SIGINT, SIGTERM or SIGHUP**: every open file is flushed, then the process exits
+ *   with 130, 143 or 129, the codes of a process the signal killed. A second signal exits at
  *   once. Programs with a shutdown handler of their own turn this off with
  *   {@linkcode setExitHandling} and flush in their handler.
  * - **`Deno.exit()`** runs no asynchronous code, so what is still queued then cannot
@@ -26,23 +27,6 @@
  * server that is gone delays the exit by at most that long. A kill with SIGKILL, a
  * crash of Deno itself, or a signal while {@linkcode setExitHandling} has turned the
  * handling off loses what was queued.
- *
- * @example
- * ```ts
- * import { flushAll, Logger } from "@offlog/offlog";
- * import { serve } from "@offlog/server";
- * import assert from "node:assert/strict";
- * const dir = await Deno.makeTempDir();
- * const socketPath = `${dir}/offlog.sock`;
- * await using server = await serve({ socketPath, quiet: true });
- * const logger = await Logger.open("app", `${dir}/app.log`, { socketPath });
- * logger.info("done");
- * await flushAll();
- * assert.match(await Deno.readTextFile(`${dir}/app.log`), /app INFO\] done\n$/);
- * // Deno.exit(0) here would lose nothing.
- * await logger.close();
- * await Deno.remove(dir, { recursive: true });
- * ```
  *
  * @module
  */
@@ -60,7 +44,8 @@ import { flushOpen, handlesSignals, setHandleSignals } from "./writer/registry.t
  */
 export interface ExitHandlingOptions {
   /**
-   * Flush every open file on SIGINT and SIGTERM, then exit with 130 or 143. Turn it
+   * Flush every open file on SIGINT, SIGTERM and SIGHUP, then exit with 130, 143 or
+   * 129. Turn it
    * off when the program handles these signals itself; its handler should then
    * `await flushAll()` or close its files.
    * @default {true}
@@ -112,8 +97,7 @@ export function setExitHandling(
  *
  * @example
  * ```ts
- * import { flushAll } from "@offlog/offlog";
- * import { LocalFile } from "@offlog/offlog";
+ * import { flushAll, LocalFile } from "@offlog/offlog";
  * import assert from "node:assert/strict";
  * const path = await Deno.makeTempFile();
  * const file = await LocalFile.open(path);

@@ -118,13 +118,10 @@ export class LocalFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { LocalFile } from "@offlog/offlog";
-   * import assert from "node:assert/strict";
-   * const path = await Deno.makeTempFile();
-   * await using file = await LocalFile.open(path);
-   * file.write("one line\n");
-   * await file.flush();
-   * assert.equal(await Deno.readTextFile(path), "one line\n");
+   * import type { LocalFile } from "@offlog/offlog";
+   * function note(file: LocalFile): void {
+   *   file.write("one line\n");
+   * }
    * ```
    */
   write(data: string | Uint8Array): void {
@@ -142,13 +139,11 @@ export class LocalFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { LocalFile } from "@offlog/offlog";
-   * import assert from "node:assert/strict";
-   * const path = await Deno.makeTempFile();
-   * await using file = await LocalFile.open(path);
-   * file.write("now\n");
-   * await file.flush();
-   * assert.equal(await Deno.readTextFile(path), "now\n");
+   * import type { LocalFile } from "@offlog/offlog";
+   * async function checkpoint(file: LocalFile): Promise<void> {
+   *   file.write("now\n");
+   *   await file.flush({ durable: true });
+   * }
    * ```
    */
   flush(options: FlushOptions = {}): Promise<void> {
@@ -162,13 +157,11 @@ export class LocalFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { LocalFile } from "@offlog/offlog";
-   * import assert from "node:assert/strict";
-   * const path = await Deno.makeTempFile();
-   * const file = await LocalFile.open(path);
-   * file.write("last\n");
-   * await file.close();
-   * assert.equal(await Deno.readTextFile(path), "last\n");
+   * import type { LocalFile } from "@offlog/offlog";
+   * async function finish(file: LocalFile): Promise<void> {
+   *   file.write("last\n");
+   *   await file.close();
+   * }
    * ```
    */
   close(): Promise<void> {
@@ -183,8 +176,10 @@ export class LocalFile implements AsyncDisposable {
    * @example
    * ```ts
    * import { LocalFile } from "@offlog/offlog";
-   * const path = await Deno.makeTempFile();
-   * await using file = await LocalFile.open(path);
+   * async function once(path: string): Promise<void> {
+   *   await using file = await LocalFile.open(path);
+   *   file.write("closed at the end of the block\n");
+   * }
    * ```
    */
   [Symbol.asyncDispose](): Promise<void> {

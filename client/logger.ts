@@ -110,7 +110,7 @@ export class Logger implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { Logger } from "./logger.ts";
+   * import { Logger } from "@offlog/offlog";
    * import assert from "node:assert/strict";
    * const path = await Deno.makeTempFile();
    * await using logger = await Logger.open("app", path, { localFile: true, stdoutLevel: null });
@@ -148,7 +148,7 @@ export class Logger implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { Logger } from "./logger.ts";
+   * import { Logger } from "@offlog/offlog";
    * await using logger = await Logger.open(null, null, { stdoutLevel: null });
    * logger.log(25, "between %s and %s", "INFO", "WARNING");
    * ```
@@ -176,7 +176,7 @@ export class Logger implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { Logger } from "./logger.ts";
+   * import { Logger } from "@offlog/offlog";
    * await using logger = await Logger.open(null, null);
    * logger.debug("not shown: stdout starts at INFO");
    * ```
@@ -193,7 +193,7 @@ export class Logger implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { Logger } from "./logger.ts";
+   * import { Logger } from "@offlog/offlog";
    * await using logger = await Logger.open("app", null);
    * logger.info("params are %s %d", "foo", 7);
    * ```
@@ -210,7 +210,7 @@ export class Logger implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { Logger } from "./logger.ts";
+   * import { Logger } from "@offlog/offlog";
    * await using logger = await Logger.open("app", null);
    * logger.warning("disk %d%% full", 91);
    * ```
@@ -227,7 +227,7 @@ export class Logger implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { Logger } from "./logger.ts";
+   * import { Logger } from "@offlog/offlog";
    * await using logger = await Logger.open("app", null);
    * logger.error("request %s failed", "/api");
    * ```
@@ -244,7 +244,7 @@ export class Logger implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { Logger } from "./logger.ts";
+   * import { Logger } from "@offlog/offlog";
    * await using logger = await Logger.open("app", null);
    * try {
    *   JSON.parse("{");
@@ -267,7 +267,7 @@ export class Logger implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { Logger } from "./logger.ts";
+   * import { Logger } from "@offlog/offlog";
    * await using logger = await Logger.open("app", null);
    * logger.critical("out of %s", "memory");
    * ```
@@ -284,7 +284,7 @@ export class Logger implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { Logger, type LogRecord } from "./logger.ts";
+   * import { Logger, type LogRecord } from "@offlog/offlog";
    * import assert from "node:assert/strict";
    * class JsonLogger extends Logger {
    *   override format(record: LogRecord): string {
@@ -313,7 +313,7 @@ export class Logger implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { Logger } from "./logger.ts";
+   * import { Logger } from "@offlog/offlog";
    * await using logger = await Logger.open("app", null);
    * await logger.flush();
    * ```
@@ -329,7 +329,7 @@ export class Logger implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { Logger } from "./logger.ts";
+   * import { Logger } from "@offlog/offlog";
    * const logger = await Logger.open("app", null);
    * await logger.close();
    * await logger.close();
@@ -346,7 +346,7 @@ export class Logger implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { Logger } from "./logger.ts";
+   * import { Logger } from "@offlog/offlog";
    * await using logger = await Logger.open("app", null);
    * ```
    */

@@ -29,9 +29,9 @@ export type { OverflowPolicy } from "./writer/writer.ts";
  * clients write to it. Errors from the server are thrown by the next `write()`,
  * `flush()` or `close()`.
  *
- * The queue keeps each string or byte array as written, and the pump encodes a batch
- * at a time into one reused buffer, off the caller's path. So do not change a
- * `Uint8Array` after passing it to `write()`.
+ * The queue keeps each string or byte array as written until the turn's writes are
+ * done, and a deep queue keeps them until sent. So do not change a `Uint8Array` after
+ * passing it to `write()`.
  *
  * @example
  * ```ts
@@ -129,18 +129,11 @@ export class ProxyFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { ProxyFile } from "@offlog/offlog";
-   * import { serve } from "@offlog/server";
-   * import assert from "node:assert/strict";
-   * const dir = await Deno.makeTempDir();
-   * const socketPath = `${dir}/offlog.sock`;
-   * await using server = await serve({ socketPath, quiet: true });
-   * await using file = await ProxyFile.open(`${dir}/app.log`, { socketPath });
-   * file.write("one line\n");
-   * file.write(new Uint8Array([0x6f, 0x6b, 0x0a]));
-   * await file.flush();
-   * assert.equal(await Deno.readTextFile(`${dir}/app.log`), "one line\nok\n");
-   * await Deno.remove(dir, { recursive: true });
+   * import type { ProxyFile } from "@offlog/offlog";
+   * function greet(file: ProxyFile): void {
+   *   file.write("one line\n");
+   *   file.write(new Uint8Array([0x6f, 0x6b, 0x0a]));
+   * }
    * ```
    */
   write(data: string | Uint8Array): void {
@@ -165,19 +158,12 @@ export class ProxyFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { ProxyFile } from "@offlog/offlog";
-   * import { serve } from "@offlog/server";
-   * import assert from "node:assert/strict";
-   * const dir = await Deno.makeTempDir();
-   * const socketPath = `${dir}/offlog.sock`;
-   * await using server = await serve({ socketPath, quiet: true });
-   * await using file = await ProxyFile.open(`${dir}/app.log`, { socketPath });
-   * file.write("important\n");
-   * await file.flush();
-   * assert.equal(await Deno.readTextFile(`${dir}/app.log`), "important\n");
-   * file.write("must survive a power cut\n");
-   * await file.flush({ durable: true });
-   * await Deno.remove(dir, { recursive: true });
+   * import type { ProxyFile } from "@offlog/offlog";
+   * async function checkpoint(file: ProxyFile): Promise<void> {
+   *   file.write("important\n");
+   *   await file.flush(); // written by the server
+   *   await file.flush({ durable: true }); // and synced to disk
+   * }
    * ```
    */
   flush(options: FlushOptions | FlushCallback = {}): Promise<void> {
@@ -201,17 +187,11 @@ export class ProxyFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { ProxyFile } from "@offlog/offlog";
-   * import { serve } from "@offlog/server";
-   * import assert from "node:assert/strict";
-   * const dir = await Deno.makeTempDir();
-   * const socketPath = `${dir}/offlog.sock`;
-   * await using server = await serve({ socketPath, quiet: true });
-   * const file = await ProxyFile.open(`${dir}/app.log`, { socketPath });
-   * file.write("last words\n");
-   * await file.close();
-   * assert.equal(await Deno.readTextFile(`${dir}/app.log`), "last words\n");
-   * await Deno.remove(dir, { recursive: true });
+   * import type { ProxyFile } from "@offlog/offlog";
+   * async function finish(file: ProxyFile): Promise<void> {
+   *   file.write("last words\n");
+   *   await file.close();
+   * }
    * ```
    */
   close(): Promise<void> {
@@ -226,18 +206,10 @@ export class ProxyFile implements AsyncDisposable {
    * @example
    * ```ts
    * import { ProxyFile } from "@offlog/offlog";
-   * import { serve } from "@offlog/server";
-   * import assert from "node:assert/strict";
-   * const dir = await Deno.makeTempDir();
-   * const socketPath = `${dir}/offlog.sock`;
-   * await using server = await serve({ socketPath, quiet: true });
-   * {
-   *   await using file = await ProxyFile.open(`${dir}/app.log`, { socketPath });
+   * async function once(path: string): Promise<void> {
+   *   await using file = await ProxyFile.open(path);
    *   file.write("closed at the end of the block\n");
    * }
-   * const text = await Deno.readTextFile(`${dir}/app.log`);
-   * assert.equal(text, "closed at the end of the block\n");
-   * await Deno.remove(dir, { recursive: true });
    * ```
    */
   [Symbol.asyncDispose](): Promise<void> {
@@ -250,16 +222,10 @@ export class ProxyFile implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { ProxyFile } from "@offlog/offlog";
-   * import { serve } from "@offlog/server";
-   * import assert from "node:assert/strict";
-   * const dir = await Deno.makeTempDir();
-   * const socketPath = `${dir}/offlog.sock`;
-   * await using server = await serve({ socketPath, quiet: true });
-   * const file = await ProxyFile.open(`${dir}/copy.log`, { socketPath });
-   * await ReadableStream.from(["a\n", "b\n"]).pipeTo(file.writable); // closes the file
-   * assert.equal(await Deno.readTextFile(`${dir}/copy.log`), "a\nb\n");
-   * await Deno.remove(dir, { recursive: true });
+   * import type { ProxyFile } from "@offlog/offlog";
+   * async function copy(lines: string[], file: ProxyFile): Promise<void> {
+   *   await ReadableStream.from(lines).pipeTo(file.writable); // closes the file
+   * }
    * ```
    */
   get writable(): WritableStream<string | Uint8Array> {

@@ -112,11 +112,6 @@ export class SocketTransport implements Transport {
     return this.#state.kind;
   }
 
-  /** Payload bytes kept to send again if the connection is lost. */
-  get resendSize(): number {
-    return this.#resend?.size ?? 0;
-  }
-
   async send(batch: Uint8Array): Promise<void> {
     const payload = batch.length - HEADER_ROOM;
     if (payload === 0) return; // empty records: nothing to send

@@ -109,8 +109,7 @@ export async function flushOpen(): Promise<void> {
 export function setHandleSignals(value: boolean): void {
   handleSignals = value;
   if (!installed) return;
-  if (value && !signalsInstalled) addSignals();
-  if (!value && signalsInstalled) removeSignals();
+  if (value !== signalsInstalled) setSignals(value);
 }
 
 /** Whether SIGINT, SIGTERM and SIGHUP are handled. */
@@ -120,42 +119,37 @@ export function handlesSignals(): boolean {
 
 function install(): void {
   installed = true;
-  globalThis.addEventListener("beforeunload", onBeforeExit);
-  globalThis.addEventListener("unhandledrejection", onUnhandledRejection);
-  globalThis.addEventListener("error", onError);
-  globalThis.addEventListener("unload", onUnload);
-  if (handleSignals) addSignals();
+  for (const [type, listener] of listeners()) globalThis.addEventListener(type, listener);
+  if (handleSignals) setSignals(true);
 }
 
 function uninstall(): void {
   installed = false;
-  globalThis.removeEventListener("beforeunload", onBeforeExit);
-  globalThis.removeEventListener("unhandledrejection", onUnhandledRejection);
-  globalThis.removeEventListener("error", onError);
-  globalThis.removeEventListener("unload", onUnload);
-  if (signalsInstalled) removeSignals();
+  for (const [type, listener] of listeners()) {
+    globalThis.removeEventListener(type, listener);
+  }
+  if (signalsInstalled) setSignals(false);
 }
 
-function addSignals(): void {
+function listeners(): [string, EventListener][] {
+  return [
+    ["beforeunload", onBeforeExit],
+    ["unhandledrejection", onUnhandledRejection as EventListener],
+    ["error", onError as EventListener],
+    ["unload", onUnload],
+  ];
+}
+
+function setSignals(on: boolean): void {
   for (const { signal, listener } of SIGNALS) {
     try {
-      Deno.addSignalListener(signal, listener);
+      if (on) Deno.addSignalListener(signal, listener);
+      else Deno.removeSignalListener(signal, listener);
     } catch {
       // Windows has no SIGTERM listener
     }
   }
-  signalsInstalled = true;
-}
-
-function removeSignals(): void {
-  for (const { signal, listener } of SIGNALS) {
-    try {
-      Deno.removeSignalListener(signal, listener);
-    } catch {
-      // never added
-    }
-  }
-  signalsInstalled = false;
+  signalsInstalled = on;
 }
 
 function onBeforeExit(event: Event): void {
