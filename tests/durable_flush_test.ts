@@ -4,13 +4,12 @@ import assert from "node:assert/strict";
 import { LocalFile, Logger, ProxyFile } from "../mod.ts";
 import { startServer, waitUntil } from "./_server.ts";
 import { zeroXServer } from "./_fake_server.ts";
-import { collectOutput } from "./_output.ts";
-import { findTool, ignoreWithout, requireTool } from "./_tools.ts";
+import { ignoreWithout } from "./_tools.ts";
+import { startTracedServer, STRACE } from "./_traced_server.ts";
 import { readMessages, writeAll } from "./_raw.ts";
 import type { StatsSnapshot } from "../server/stats.ts";
 
 const SERVER = new URL("../server.ts", import.meta.url).pathname;
-const STRACE = findTool("strace");
 
 async function serverStats(socketPath: string): Promise<StatsSnapshot> {
   const output = await new Deno.Command(Deno.execPath(), {
@@ -28,28 +27,7 @@ Deno.test({
   const socketPath = `${dir}/offlog.sock`;
   const trace = `${dir}/trace.txt`;
   // The server under strace: its fdatasync calls are in the trace, with their result.
-  const server = new Deno.Command(requireTool(STRACE, "strace"), {
-    args: [
-      "-f",
-      "-qq",
-      "-e",
-      "trace=fdatasync",
-      "-o",
-      trace,
-      Deno.execPath(),
-      "run",
-      "-q",
-      "--allow-read",
-      "--allow-write",
-      `--allow-net=unix:${socketPath}`,
-      SERVER,
-      "-s",
-      socketPath,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output = collectOutput(server);
+  const { process: server, output } = startTracedServer(socketPath, trace);
   try {
     await waitUntil(() => output.stdout().includes("Listening"), "listening", 20_000);
     const path = `${dir}/durable.log`;

@@ -14,8 +14,8 @@ import {
   tempDir,
   waitUntil,
 } from "../_server.ts";
-import { collectOutput } from "../_output.ts";
-import { findTool, ignoreWithout, requireTool } from "../_tools.ts";
+import { ignoreWithout } from "../_tools.ts";
+import { startTracedServer, STRACE } from "../_traced_server.ts";
 import {
   checkRecords,
   confirmedCounts,
@@ -30,7 +30,6 @@ import {
 const encoder = new TextEncoder();
 const PIPE = new URL("../../pipe.ts", import.meta.url).pathname;
 const SERVER = new URL("../../server.ts", import.meta.url).pathname;
-const STRACE = findTool("strace");
 const MiB = 1024 * 1024;
 /** The most our client puts in one frame: a rotated file passes the size by less. */
 const FRAME_BYTES = MiB;
@@ -253,30 +252,10 @@ Deno.test({
   await using dir = await tempDir();
   const socketPath = `${dir.path}/offlog.sock`;
   const trace = `${dir.path}/trace.txt`;
-  const server = new Deno.Command(requireTool(STRACE, "strace"), {
-    args: [
-      "-f",
-      "-qq",
-      "-e",
-      "trace=fdatasync",
-      "-o",
-      trace,
-      Deno.execPath(),
-      "run",
-      "-q",
-      "--allow-read",
-      "--allow-write",
-      `--allow-net=unix:${socketPath}`,
-      SERVER,
-      "-s",
-      socketPath,
-      "--rotate-size",
-      "64K",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output = collectOutput(server);
+  const { process: server, output } = startTracedServer(socketPath, trace, [
+    "--rotate-size",
+    "64K",
+  ]);
   try {
     await waitUntil(() => output.stdout().includes("Listening"), "listening", 20_000);
     const path = `${dir.path}/durable.log`;
