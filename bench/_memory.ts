@@ -10,11 +10,10 @@ import { readStatus, span, verify } from "./_runs.ts";
 
 /**
  * How the server runs as deploy/offlog.service and `deno task serve` run it: glibc
- * maps buffers of 64 KiB and up (so freeing them gives the memory back), and V8
- * exposes gc(), which the server calls once a burst is over.
+ * maps buffers of 64 KiB and up (so freeing them gives the memory back).
  */
 export const DEPLOYED = {
-  flags: ["--v8-flags=--expose-gc"],
+  flags: [] as string[],
   env: {
     GLIBC_TUNABLES:
       "glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=131072",

@@ -77,8 +77,6 @@ export function compileArgs(options: CompileOptions = {}): string[] {
     "--no-prompt",
     "--exclude-unused-npm",
     "--unstable-net",
-    // The server collects garbage once a burst is over, so its memory goes back.
-    "--v8-flags=--expose-gc",
     `--allow-read=${[...roots, socket, scratch].join(",")}`,
     `--allow-write=${[...roots, socket, scratch, notify].join(",")}`,
     `--allow-net=${[socket, scratch, notify].map((p) => `unix:${p}`).join(",")}`,
