@@ -21,6 +21,33 @@ export async function inode(path: string): Promise<number | null> {
   return (await lstatOrNull(path))?.ino ?? null;
 }
 
+/**
+ * Opens `path` for reading only if it is a regular file of its own: not a symlink
+ * (whose target may lie outside the server's files) and not a FIFO (whose open would
+ * block). The open is read-write, which never blocks on a FIFO swapped in after the
+ * check, and the handle must be the file the check saw.
+ *
+ * @param path The name of a rotated file.
+ * @returns The open file, or `null` when nothing, or something else, is there.
+ */
+export async function openRegular(path: string): Promise<Deno.FsFile | null> {
+  const seen = await lstatOrNull(path);
+  if (seen === null || !seen.isFile) return null;
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true, write: true });
+  } catch (error) {
+    // Gone, or not writable (not one of ours): left alone.
+    if (error instanceof Deno.errors.NotFound) return null;
+    if (error instanceof Deno.errors.PermissionDenied) return null;
+    throw error;
+  }
+  const info = await file.stat();
+  if (info.isFile && info.ino === seen.ino && info.dev === seen.dev) return file;
+  file.close();
+  return null;
+}
+
 async function lstatOrNull(path: string): Promise<Deno.FileInfo | null> {
   try {
     return await Deno.lstat(path);

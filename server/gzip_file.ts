@@ -115,7 +115,7 @@ export async function gzipFile(
   const duty = options.duty ?? GZIP_DUTY;
   const rest = options.rest ?? pause;
   const signal = options.signal;
-  const out = await Deno.open(target, { write: true, create: true, truncate: true });
+  const out = await createFresh(target);
   try {
     const stream = new CompressionStream("gzip");
     const writer = stream.writable.getWriter();
@@ -178,4 +178,18 @@ export function restAfter(workedMs: number, duty: number): number {
 /** Resolves after `ms`, and on a later turn of the event loop in any case. */
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Creates `path` anew (O_EXCL): a symlink put at the name is removed, never followed,
+ * so the server cannot be made to truncate a file elsewhere.
+ */
+async function createFresh(path: string): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, { write: true, createNew: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    await Deno.remove(path);
+    return await Deno.open(path, { write: true, createNew: true });
+  }
 }

@@ -13,7 +13,13 @@
  * @module
  */
 
-import { exists, inode, removeIfThere, renameFresh } from "./_rotated_names.ts";
+import {
+  exists,
+  inode,
+  openRegular,
+  removeIfThere,
+  renameFresh,
+} from "./_rotated_names.ts";
 
 /** The renames of each path, one at a time: the tail of its chain, while it runs. */
 const locks = new Map<string, Promise<void>>();
@@ -239,13 +245,9 @@ export class RotatedFiles {
         if (slot === null) return null;
         if (!slot.plain || slot.gz) continue;
         const source = this.name(index);
-        let file: Deno.FsFile;
-        try {
-          file = await Deno.open(source, { read: true });
-        } catch (error) {
-          if (error instanceof Deno.errors.NotFound) continue;
-          throw error;
-        }
+        // Not a link or a FIFO that someone put at a rotated name.
+        const file = await openRegular(source);
+        if (file === null) continue;
         const ino = (await file.stat()).ino;
         if (ino === null) {
           file.close();

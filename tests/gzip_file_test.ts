@@ -76,3 +76,19 @@ Deno.test("gzipFile() rests after every chunk as long as restAfter() says for it
   assert.equal(restAfter(1, 0.1), 9);
   assert.equal(restAfter(3, 1), 0);
 });
+
+Deno.test("gzipFile() replaces a symlink at the target name, never writing through it", async () => {
+  await using dir = await tempDir();
+  const victim = `${dir.path}/victim`;
+  await Deno.writeTextFile(victim, "keep me\n");
+  await Deno.writeTextFile(`${dir.path}/a`, "log line\n");
+  await Deno.symlink(victim, `${dir.path}/a.gz.tmp`);
+  using source = await Deno.open(`${dir.path}/a`);
+  await gzipFile(source, `${dir.path}/a.gz.tmp`);
+  assert.equal(await Deno.readTextFile(victim), "keep me\n");
+  assert.ok((await Deno.lstat(`${dir.path}/a.gz.tmp`)).isFile);
+  assert.deepEqual(
+    new TextDecoder().decode(await gunzip(`${dir.path}/a.gz.tmp`)),
+    "log line\n",
+  );
+});

@@ -175,3 +175,18 @@ Deno.test("RotatedFiles of one path opened again: recover() leaves the temporary
   await Deno.writeTextFile(second.temporary, "half");
   assert.equal((await second.recover()).removedTemporary, true);
 });
+
+Deno.test("RotatedFiles.nextToCompress() never opens a symlink or a FIFO put at a rotated name", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/app.log`;
+  const secret = `${dir.path}/secret`;
+  await Deno.writeTextFile(secret, "not a log\n");
+  await Deno.symlink(secret, `${path}.1`);
+  const fifo = await new Deno.Command("mkfifo", { args: [`${path}.2`] }).output();
+  assert.equal(fifo.code, 0);
+  await Deno.writeTextFile(`${path}.3`, "three");
+  // Opening the FIFO for reading would block: the test would time out.
+  const job = await new RotatedFiles(path, { keep: 5, compress: true }).nextToCompress();
+  assert.equal(job?.source, `${path}.3`);
+  job?.file.close();
+});
