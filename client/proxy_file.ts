@@ -236,7 +236,7 @@ export class ProxyFile implements AsyncDisposable {
     });
   }
 
-  /** The protocol spoken: `"offlog/1"`, or `"0.x"` with a 0.x server. */
+  /** The protocol spoken: `"offlog/2"`; `"offlog/1"` or `"0.x"` with an older server. */
   get protocol(): ProtocolVersion {
     return this.#writer.transport.version;
   }

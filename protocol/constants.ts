@@ -67,6 +67,20 @@ export const NUL: number = 0;
 export const V1_HELLO: string = "offlog/1";
 
 /**
+ * The first token of an offlog/2 opening: offlog/1 with record ends
+ * ({@linkcode ENDS_FRAME}). A server that knows only offlog/1 (or 0.x) refuses it as
+ * a relative path, and the client tries offlog/1 next.
+ *
+ * @example
+ * ```ts
+ * import { V2_HELLO } from "./constants.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(V2_HELLO, "offlog/2");
+ * ```
+ */
+export const V2_HELLO: string = "offlog/2";
+
+/**
  * Bytes of the big-endian length that precedes each offlog/1 frame.
  *
  * @example
@@ -119,6 +133,21 @@ export const MAX_MESSAGE_BYTES: number = 16 * 1024;
  * ```
  */
 export const SYNC_FRAME: number = 0xffffffff;
+
+/**
+ * offlog/2: a frame header with this bit set (and not {@linkcode SYNC_FRAME}) starts a
+ * record-ends frame; the rest of the header is its length. Its payload gives the
+ * lengths of the records in the next frame, so that the server may cut that frame
+ * between two of them (built-in rotation does, where a file reaches its size).
+ *
+ * @example
+ * ```ts
+ * import { ENDS_FRAME, MAX_RECORD_BYTES } from "./constants.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(ENDS_FRAME > MAX_RECORD_BYTES); // an offlog/1 server refuses it
+ * ```
+ */
+export const ENDS_FRAME: number = 0x80000000;
 
 /**
  * The opening of a stats request: the server answers `STATS <json>` NUL and closes.

@@ -6,7 +6,12 @@
  * @module
  */
 
-import { FRAME_HEADER_BYTES, MAX_RECORD_BYTES, SYNC_FRAME } from "./constants.ts";
+import {
+  ENDS_FRAME,
+  FRAME_HEADER_BYTES,
+  MAX_RECORD_BYTES,
+  SYNC_FRAME,
+} from "./constants.ts";
 import { type BufferSource, Parts } from "./_parts.ts";
 import type { ProtocolVersion } from "./opening.ts";
 import { features } from "./versions.ts";
@@ -65,6 +70,11 @@ export interface Unit {
    * it or give it back to the source once done.
    */
   buffer?: Uint8Array;
+  /**
+   * offlog/2: the lengths of the frame's records but the last, as its record-ends
+   * frame gave them (see `record_ends.ts`), in a buffer of their own.
+   */
+  ends?: Uint8Array;
 }
 
 /**
@@ -137,7 +147,8 @@ export function recordReader(
   version: ProtocolVersion,
   source?: BufferSource,
 ): RecordReader {
-  return features(version).frames ? new FrameReader(source) : new LineReader(source);
+  const { frames, recordEnds } = features(version);
+  return frames ? new FrameReader(source, recordEnds) : new LineReader(source);
 }
 
 /**
@@ -159,14 +170,23 @@ export class FrameReader implements RecordReader {
   #need = -1;
   #parts: Parts;
   #error: string | null = null;
+  readonly #acceptEnds: boolean;
+  /** A record-ends frame being read, and its bytes so far. */
+  #ends: Uint8Array | null = null;
+  #endsFill = 0;
+  /** The record ends of the next frame, read whole. */
+  #nextEnds: Uint8Array | null = null;
 
   /**
    * A reader at the start of a stream.
    *
    * @param source Where the buffers for frames that span reads come from.
+   * @param recordEnds Whether record-ends frames may come (offlog/2); else their header
+   * is refused as a frame over the maximum, as offlog/1 always did.
    */
-  constructor(source?: BufferSource) {
+  constructor(source?: BufferSource, recordEnds = false) {
     this.#parts = new Parts(source);
+    this.#acceptEnds = recordEnds;
   }
 
   /**
@@ -188,7 +208,7 @@ export class FrameReader implements RecordReader {
     const units: Unit[] = [];
     let offset = 0;
     while (offset < chunk.length && this.#error === null) {
-      if (this.#need < 0) {
+      if (this.#need < 0 && this.#ends === null) {
         const take = Math.min(
           FRAME_HEADER_BYTES - this.#headerFill,
           chunk.length - offset,
@@ -198,27 +218,38 @@ export class FrameReader implements RecordReader {
         offset += take;
         if (this.#headerFill < FRAME_HEADER_BYTES) break;
         this.#headerFill = 0;
-        this.#need = new DataView(this.#header.buffer).getUint32(0);
-        if (this.#need === SYNC_FRAME) {
+        const header = new DataView(this.#header.buffer).getUint32(0);
+        this.#error = this.#headerError(header);
+        if (this.#error !== null) break;
+        if (header === SYNC_FRAME) {
           units.push({ parts: [], bytes: 0, sync: true });
-          this.#need = -1;
           continue;
         }
-        if (this.#need > MAX_RECORD_BYTES) {
-          this.#error =
-            `record of ${this.#need} bytes is larger than the maximum of ${MAX_RECORD_BYTES} bytes`;
-          this.#need = -1;
-          break;
-        }
-        if (this.#need === 0) {
-          this.#need = -1;
+        if (header > MAX_RECORD_BYTES) {
+          this.#ends = new Uint8Array(header - ENDS_FRAME);
+          this.#endsFill = 0;
           continue;
         }
+        if (header > 0) this.#need = header;
+        continue;
+      }
+      if (this.#ends !== null) {
+        const take = Math.min(this.#ends.length - this.#endsFill, chunk.length - offset);
+        this.#ends.set(chunk.subarray(offset, offset + take), this.#endsFill);
+        this.#endsFill += take;
+        offset += take;
+        if (this.#endsFill === this.#ends.length) {
+          this.#nextEnds = this.#ends;
+          this.#ends = null;
+        }
+        continue;
       }
       const take = Math.min(this.#need, chunk.length - offset);
       if (take === this.#need && this.#parts.bytes === 0) {
         // The whole payload is in this read: no copy.
-        units.push({ parts: [chunk.subarray(offset, offset + take)], bytes: take });
+        units.push(
+          this.#withEnds({ parts: [chunk.subarray(offset, offset + take)], bytes: take }),
+        );
         this.#need = -1;
         offset += take;
         continue;
@@ -227,11 +258,44 @@ export class FrameReader implements RecordReader {
       this.#need -= take;
       offset += take;
       if (this.#need === 0) {
-        units.push(this.#parts.take());
+        units.push(this.#withEnds(this.#parts.take()));
         this.#need = -1;
       }
     }
     return units;
+  }
+
+  /** Why a frame header cannot be, or `null`. */
+  #headerError(header: number): string | null {
+    const ends = this.#nextEnds;
+    if (this.#acceptEnds && header !== SYNC_FRAME && header >= ENDS_FRAME) {
+      const length = header - ENDS_FRAME;
+      if (ends !== null) return "two record-ends frames in a row";
+      if (length === 0 || length > MAX_RECORD_BYTES) {
+        return `record-ends frame of ${length} bytes: it must be 1 to ${MAX_RECORD_BYTES}`;
+      }
+      return null;
+    }
+    if (header === SYNC_FRAME) {
+      return ends === null ? null : "a sync request between record ends and their frame";
+    }
+    if (header > MAX_RECORD_BYTES) {
+      return `record of ${header} bytes is larger than the maximum of ${MAX_RECORD_BYTES} bytes`;
+    }
+    // Each length takes at most as many bytes as it counts, and the last has none.
+    if (ends !== null && ends.length >= header) {
+      return `record ends of ${ends.length} bytes cannot describe a frame of ${header} bytes`;
+    }
+    return null;
+  }
+
+  /** `unit`, given the record ends read before it. */
+  #withEnds(unit: Unit): Unit {
+    if (this.#nextEnds !== null) {
+      unit.ends = this.#nextEnds;
+      this.#nextEnds = null;
+    }
+    return unit;
   }
 
   /**
@@ -252,15 +316,23 @@ export class FrameReader implements RecordReader {
     return this.#need;
   }
 
-  /** Bytes of an incomplete frame held, header included. */
+  /** Bytes of an incomplete frame held, headers (and its record ends) included. */
   get heldBytes(): number {
-    return this.#parts.bytes + (this.#need >= 0 ? FRAME_HEADER_BYTES : this.#headerFill);
+    return this.#parts.bytes + this.#endsHeld(this.#endsFill) +
+      (this.#need >= 0 ? FRAME_HEADER_BYTES : this.#headerFill);
   }
 
   /** {@inheritDoc RecordReader.reservedBytes} */
   get reservedBytes(): number {
-    return this.#parts.reserved +
+    return this.#parts.reserved + this.#endsHeld(this.#ends?.length ?? 0) +
       (this.#need >= 0 ? FRAME_HEADER_BYTES : this.#headerFill);
+  }
+
+  /** Bytes of record ends held: `reading` of the frame being read, or the last read. */
+  #endsHeld(reading: number): number {
+    if (this.#ends !== null) return FRAME_HEADER_BYTES + reading;
+    if (this.#nextEnds !== null) return FRAME_HEADER_BYTES + this.#nextEnds.length;
+    return 0;
   }
 
   /** {@inheritDoc RecordReader.readTarget} */

@@ -18,6 +18,7 @@
 export {
   DEFAULT_SOCKET_PATH,
   DEFAULT_TIMEOUT_MS,
+  ENDS_FRAME,
   FRAME_HEADER_BYTES,
   MAX_MESSAGE_BYTES,
   MAX_RECORD_BYTES,
@@ -26,6 +27,7 @@ export {
   STATS_HELLO,
   SYNC_FRAME,
   V1_HELLO,
+  V2_HELLO,
 } from "./constants.ts";
 export {
   ACK_PREFIX,
@@ -61,6 +63,7 @@ export {
   pythonErrorName,
   SERVER_EXITED,
 } from "./errors.ts";
+export { cutAfterRecord, encodeRecordEnds, type RecordCut } from "./record_ends.ts";
 export { concat } from "./_bytes.ts";
 export { type BufferSource, FRESH } from "./_parts.ts";
 export { features, type VersionFeatures } from "./versions.ts";

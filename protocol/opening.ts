@@ -1,11 +1,11 @@
 /**
  * The opening a client sends: the file's absolute path and a NUL (0.x), or the
- * offlog/1 hello, a NUL, the path and a NUL.
+ * offlog/2 or offlog/1 hello, a NUL, the path and a NUL.
  *
  * @module
  */
 
-import { NUL, PATH_MAX, STATS_HELLO, V1_HELLO } from "./constants.ts";
+import { NUL, PATH_MAX, STATS_HELLO, V1_HELLO, V2_HELLO } from "./constants.ts";
 import { concat } from "./_bytes.ts";
 
 const encoder = new TextEncoder();
@@ -19,14 +19,15 @@ const encoder = new TextEncoder();
  * const version: ProtocolVersion = "offlog/1";
  * ```
  */
-export type ProtocolVersion = "offlog/1" | "0.x";
+export type ProtocolVersion = "offlog/2" | "offlog/1" | "0.x";
 
 /**
  * Encodes the opening for a path.
  *
  * @param path The absolute path of the file.
- * @param version `"offlog/1"` for framed records and acknowledgements, `"0.x"` for
- * the plain stream that every offlog server understands.
+ * @param version `"offlog/2"` for framed records with their ends and
+ * acknowledgements, `"offlog/1"` for the same without record ends, `"0.x"` for the
+ * plain stream that every offlog server understands.
  * @returns The bytes to send.
  *
  * @example
@@ -38,7 +39,7 @@ export type ProtocolVersion = "offlog/1" | "0.x";
  * ```
  */
 export function encodeOpening(path: string, version: ProtocolVersion): Uint8Array {
-  const text = version === "offlog/1" ? `${V1_HELLO}\0${path}\0` : `${path}\0`;
+  const text = version === "0.x" ? `${path}\0` : `${version}\0${path}\0`;
   return encoder.encode(text);
 }
 
@@ -110,7 +111,12 @@ export class OpeningReader {
       const token = data.subarray(0, end);
       const rest = data.subarray(end + 1);
       if (this.#version === null && same(token, STATS_BYTES)) return { state: "stats" };
-      if (this.#version === null && same(token, HELLO_BYTES)) {
+      if (this.#version === null && same(token, V2_BYTES)) {
+        this.#version = "offlog/2";
+        data = rest;
+        continue;
+      }
+      if (this.#version === null && same(token, V1_BYTES)) {
         this.#version = "offlog/1";
         data = rest;
         continue;
@@ -132,7 +138,9 @@ export class OpeningReader {
   }
 }
 
-const HELLO_BYTES = encoder.encode(V1_HELLO);
+const V1_BYTES = encoder.encode(V1_HELLO);
+
+const V2_BYTES = encoder.encode(V2_HELLO);
 
 const STATS_BYTES = encoder.encode(STATS_HELLO);
 

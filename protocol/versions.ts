@@ -19,6 +19,8 @@ import type { ProtocolVersion } from "./opening.ts";
  * assert.equal(v1.frames, true);
  * assert.equal(v1.acks, true);
  * assert.equal(v1.headerBytes, 4);
+ * assert.equal(v1.recordEnds, false);
+ * assert.equal(features("offlog/2").recordEnds, true);
  * ```
  */
 export interface VersionFeatures {
@@ -30,6 +32,8 @@ export interface VersionFeatures {
   readonly rotated: boolean;
   /** Bytes before each frame's payload; 0 without frames. */
   readonly headerBytes: number;
+  /** A frame may be preceded by its record ends (a frame header with `ENDS_FRAME`). */
+  readonly recordEnds: boolean;
 }
 
 const V1: VersionFeatures = {
@@ -37,12 +41,15 @@ const V1: VersionFeatures = {
   acks: true,
   rotated: true,
   headerBytes: FRAME_HEADER_BYTES,
+  recordEnds: false,
 };
+const V2: VersionFeatures = { ...V1, recordEnds: true };
 const V0: VersionFeatures = {
   frames: false,
   acks: false,
   rotated: false,
   headerBytes: 0,
+  recordEnds: false,
 };
 
 /**
@@ -59,5 +66,5 @@ const V0: VersionFeatures = {
  * ```
  */
 export function features(version: ProtocolVersion): VersionFeatures {
-  return version === "offlog/1" ? V1 : V0;
+  return version === "offlog/2" ? V2 : version === "offlog/1" ? V1 : V0;
 }

@@ -2,12 +2,24 @@
 // units before go to the file being rotated, the rest to the new one. Units of a
 // client whose write failed meanwhile are taken out of the rest.
 
+import { cutAfterRecord } from "../protocol/mod.ts";
+
 /** A unit of a batch: its size, and whose it is. */
 export interface CutEntry {
   /** Its owner; once `failed`, none of its later units are written. */
   readonly owner: { readonly failed: boolean };
   /** Its size in bytes. */
   readonly bytes: number;
+}
+
+/** What tells where a unit may be cut between two records. */
+export interface SplitEntry {
+  /** Its owner; a 0.x owner's units are lines. */
+  readonly owner: { readonly failed: boolean; readonly lines?: boolean };
+  /** Its record ends (offlog/2). */
+  readonly ends?: Uint8Array;
+  /** Bytes held for it besides its own: the first part of a split keeps them. */
+  readonly extra?: number;
 }
 
 /** Whole units and their bytes, one after another. */
@@ -61,16 +73,17 @@ export function withoutFailed<E extends CutEntry>(batch: CutBatch<E>): CutBatch<
 }
 
 /**
- * Splits the unit at `index` after the line that holds its byte `atLeast - 1`, when
- * that line is not its last: a 0.x client's unit is whole lines, each a record, so the
- * file can rotate between two of them rather than after the whole unit.
+ * Splits the unit at `index` after the record that holds its byte `atLeast - 1`, when
+ * that record is not its last, so that the file can rotate between two records rather
+ * than after the whole unit: an offlog/2 unit by its record ends, a 0.x client's unit
+ * (whole lines, each a record) after a newline. A unit without either is one record.
  *
  * @param batch The batch.
  * @param index The unit to split.
  * @param atLeast Bytes of the unit that must stay before the cut (at least 1).
- * @returns The batch with that unit in two, or itself when the line is the unit's last.
+ * @returns The batch with that unit in two, or itself when it cannot be cut there.
  */
-export function splitAfterLine<E extends CutEntry>(
+export function splitAfterRecord<E extends CutEntry & SplitEntry>(
   batch: CutBatch<E>,
   index: number,
   atLeast: number,
@@ -78,14 +91,28 @@ export function splitAfterLine<E extends CutEntry>(
   const entry = batch.entries[index]!;
   let start = 0;
   for (let k = 0; k < index; k++) start += batch.entries[k]!.bytes;
-  const end = start + entry.bytes;
-  const newline = batch.data.indexOf(0x0a, start + Math.max(1, atLeast) - 1);
-  if (newline === -1 || newline >= end - 1) return batch;
-  const first = newline + 1 - start;
+  let first: E;
+  let second: E;
+  if (entry.ends !== undefined) {
+    const cut = cutAfterRecord(entry.ends, entry.bytes, atLeast);
+    if (cut === null) return batch;
+    // The record ends stay counted with the first part until it is written.
+    first = { ...entry, bytes: cut.bytes, ends: entry.ends.subarray(0, cut.headEnds) };
+    second = {
+      ...entry,
+      bytes: entry.bytes - cut.bytes,
+      ends: entry.ends.subarray(cut.tailEnds),
+      extra: 0,
+    };
+  } else if (entry.owner.lines) {
+    const end = start + entry.bytes;
+    const newline = batch.data.indexOf(0x0a, start + Math.max(1, atLeast) - 1);
+    if (newline === -1 || newline >= end - 1) return batch;
+    const bytes = newline + 1 - start;
+    first = { ...entry, bytes };
+    second = { ...entry, bytes: entry.bytes - bytes };
+  } else return batch;
   const entries = [...batch.entries];
-  entries.splice(index, 1, { ...entry, bytes: first }, {
-    ...entry,
-    bytes: entry.bytes - first,
-  });
+  entries.splice(index, 1, first, second);
   return { data: batch.data, entries };
 }

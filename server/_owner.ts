@@ -14,8 +14,11 @@
 export interface Owner {
   /** Set once a write of this owner's data failed; its later units are skipped. */
   readonly failed: boolean;
-  /** `bytes` more of this owner's data are in the file. */
-  onWritten(bytes: number): void;
+  /**
+   * `bytes` more of this owner's data are in the file, and `extra` bytes it had held
+   * for them (their record ends) are let go.
+   */
+  onWritten(bytes: number, extra: number): void;
   /** Appending this owner's data failed, or the file is gone. */
   onWriteError(error: unknown): void;
   /**
@@ -42,6 +45,13 @@ export interface Entry {
   owner: Owner;
   /** Its size: bytes that must land contiguously. */
   bytes: number;
+  /**
+   * Where it may be cut between two records (offlog/2): the record lengths of its
+   * frame's record-ends frame. Without them, only a 0.x owner's unit (lines) may be cut.
+   */
+  ends?: Uint8Array;
+  /** Bytes held for it besides its own (its record ends), counted until written. */
+  extra?: number;
 }
 
 /**
@@ -60,9 +70,14 @@ export interface Entry {
  * ```
  */
 export function tellWritten(entries: readonly Entry[]): void {
-  const owners = new Map<Owner, number>();
-  for (const { owner, bytes } of entries) {
-    owners.set(owner, (owners.get(owner) ?? 0) + bytes);
+  const owners = new Map<Owner, [number, number]>();
+  for (const { owner, bytes, extra = 0 } of entries) {
+    const sums = owners.get(owner);
+    if (sums === undefined) owners.set(owner, [bytes, extra]);
+    else {
+      sums[0] += bytes;
+      sums[1] += extra;
+    }
   }
-  for (const [owner, bytes] of owners) owner.onWritten(bytes);
+  for (const [owner, [bytes, extra]] of owners) owner.onWritten(bytes, extra);
 }

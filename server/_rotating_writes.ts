@@ -4,7 +4,7 @@
 // in the shared file's write loop, between two whole units, so no client sees it.
 
 import type { BatchWriter } from "./_batch_writer.ts";
-import { cutBatch, splitAfterLine, withoutFailed } from "./_batch_cut.ts";
+import { cutBatch, splitAfterRecord, withoutFailed } from "./_batch_cut.ts";
 import { logText } from "./_log_text.ts";
 import type { Entry } from "./_owner.ts";
 import type { FileCounters } from "./file_counters.ts";
@@ -94,12 +94,12 @@ export class RotatingWrites {
       const count = this.#rotation.unitsBefore(this.#writer.size, sizes);
       const room = this.#rotation.room(this.#writer.size);
       const crossing = part.entries[count - 1];
-      if (room !== null && crossing?.owner.lines) {
-        // A 0.x client's unit is lines: the line that reaches the size ends the file.
+      if (room !== null && crossing !== undefined) {
+        // A unit of many records: the record that reaches the size ends the file.
         let before = 0;
         for (let k = 0; k < count - 1; k++) before += sizes[k]!;
         if (before + crossing.bytes > room) {
-          part = splitAfterLine(part, count - 1, room - before);
+          part = splitAfterRecord(part, count - 1, room - before);
         }
       }
       const [head, tail] = cutBatch(part, count);

@@ -100,7 +100,7 @@ export class WriteQueue {
       this.#pending.push({
         buffer: unit.buffer,
         fill: unit.bytes,
-        entries: [{ owner, bytes: unit.bytes }],
+        entries: [entryOf(owner, unit)],
       });
     } else {
       const pending = this.#room(unit.bytes);
@@ -108,7 +108,7 @@ export class WriteQueue {
         pending.buffer.set(part, pending.fill);
         pending.fill += part.length;
       }
-      pending.entries.push({ owner, bytes: unit.bytes });
+      pending.entries.push(entryOf(owner, unit));
       if (unit.buffer !== undefined) this.#pool.put(unit.buffer);
     }
     this.#backlog += unit.bytes;
@@ -193,4 +193,10 @@ function withoutFailed(pending: Pending): Entry[] {
   }
   pending.fill = to;
   return kept;
+}
+
+/** The entry of `owner`'s `unit`, with its record ends when it has them. */
+function entryOf(owner: Owner, unit: Unit): Entry {
+  if (unit.ends === undefined) return { owner, bytes: unit.bytes };
+  return { owner, bytes: unit.bytes, ends: unit.ends, extra: unit.ends.length };
 }

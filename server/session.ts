@@ -133,10 +133,10 @@ export class Session implements Owner {
   }
 
   /** {@inheritDoc Owner.onWritten} */
-  onWritten(bytes: number): void {
+  onWritten(bytes: number, extra: number): void {
     this.#written += bytes;
     // Never more than is counted: what the session gave back when it ended stays so.
-    const counted = Math.min(bytes, this.#queued);
+    const counted = Math.min(bytes + extra, this.#queued);
     this.#queued -= counted;
     if (this.#file !== null) this.#context.budget.written(this.#file, counted);
     if (features(this.#version).acks) this.#conn.ack(() => this.#written);
@@ -217,8 +217,9 @@ export class Session implements Owner {
       if (this.failed) return;
       if (unit.sync) return this.#syncs.request(this.#received);
       this.#received += unit.bytes;
-      this.#queued += unit.bytes;
-      budget.queue(file, unit.bytes);
+      const held = unit.bytes + (unit.ends?.length ?? 0);
+      this.#queued += held;
+      budget.queue(file, held);
       file.enqueue(this, unit);
     };
     let refusal: string | null = null;

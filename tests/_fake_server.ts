@@ -116,6 +116,104 @@ export function zeroXServer(socketPath: string, options: ZeroXOptions = {}): Zer
 }
 
 // ---------------------------------------------------------------------------------
+// Our client against an offlog/1 server (offlog for Deno before offlog/2)
+
+export interface V1Server extends AsyncDisposable {
+  /** Each opening token read, in order. */
+  openings: string[];
+  /** Frames written, and refusals sent. */
+  frames: number;
+  refusals: string[];
+}
+
+/**
+ * An offlog/1 server as PROTOCOL.md described it before offlog/2: a hello it does not
+ * know is a relative path (`ValueError: not an absolute path`); after `OK`, each frame
+ * is appended and acknowledged (`ACK n`); a frame header over 16 MiB (a record-ends
+ * frame, to it) is refused with `ValueError` and the connection closed; at EOF, `BYE`.
+ */
+export function v1Server(socketPath: string): V1Server {
+  const listener = Deno.listen({ transport: "unix", path: socketPath });
+  const openings: string[] = [];
+  const refusals: string[] = [];
+  const server: V1Server = {
+    openings,
+    frames: 0,
+    refusals,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await serving;
+    },
+  };
+  const send = (conn: Deno.UnixConn, text: string) =>
+    writeAll(conn, encoder.encode(`${text}\0`));
+  const session = async (conn: Deno.UnixConn) => {
+    let held: Uint8Array = new Uint8Array(0);
+    let file: Deno.FsFile | null = null;
+    let acked = 0;
+    let hello = false;
+    const buffer = new Uint8Array(65536);
+    try {
+      for (;;) {
+        const n = await conn.read(buffer);
+        if (n === null) break;
+        held = concat([held, buffer.slice(0, n)]);
+        while (file === null) {
+          const nul = held.indexOf(0);
+          if (nul === -1) break;
+          const token = new TextDecoder().decode(held.subarray(0, nul));
+          openings.push(token);
+          held = held.subarray(nul + 1);
+          if (!hello && token === "offlog/1") {
+            hello = true;
+            continue;
+          }
+          if (!token.startsWith("/") || !hello) {
+            return await send(conn, "ValueError: not an absolute path");
+          }
+          file = await Deno.open(token, { append: true, create: true });
+          await send(conn, "OK");
+        }
+        while (file !== null && held.length >= 4) {
+          const length = new DataView(held.buffer, held.byteOffset).getUint32(0);
+          if (length > 16 * MiB) {
+            const refusal = `ValueError: record of ${length} bytes is larger than the ` +
+              `maximum of ${16 * MiB} bytes`;
+            refusals.push(refusal);
+            return await send(conn, refusal);
+          }
+          if (held.length < 4 + length) break;
+          const payload = held.subarray(4, 4 + length);
+          for (let at = 0; at < payload.length;) {
+            at += await file.write(payload.subarray(at));
+          }
+          held = held.subarray(4 + length);
+          server.frames++;
+          acked += length;
+          await send(conn, `ACK ${acked}`);
+        }
+      }
+      if (file !== null) await send(conn, "BYE");
+    } catch {
+      // the client went away
+    } finally {
+      file?.close();
+      conn.close();
+    }
+  };
+  const serving = (async () => {
+    const sessions: Promise<void>[] = [];
+    try {
+      for await (const conn of listener) sessions.push(session(conn));
+    } catch {
+      // the listener was closed
+    }
+    await Promise.all(sessions);
+  })();
+  return server;
+}
+
+// ---------------------------------------------------------------------------------
 // A fake server that breaks the protocol
 
 export interface FakeServer extends AsyncDisposable {

@@ -1,6 +1,6 @@
 // Opening a connection (client/transports/handshake.ts), alone and through
-// ProxyFile.open(): offlog/1 first, the fallback to 0.x against a 0.x-style server, and
-// servers that break the opening.
+// ProxyFile.open(): offlog/2 first, the fallback to offlog/1 against an offlog/1 server
+// and to 0.x against a 0.x-style server, and servers that break the opening.
 
 import assert from "node:assert/strict";
 import { MessageTooLongError } from "../protocol/mod.ts";
@@ -13,6 +13,7 @@ import {
   readBytes,
   readOpening,
   sendGarbage,
+  v1Server,
   zeroXServer,
 } from "./_fake_server.ts";
 
@@ -26,7 +27,11 @@ Deno.test("ProxyFile falls back to 0.x against a 0.x-style server: data arrives 
   await using server = zeroXServer(socketPath, { byeDelayMs: 300 });
   const file = await ProxyFile.open(path, { socketPath });
   assert.equal(file.protocol, "0.x");
-  assert.deepEqual(server.openings, ["offlog/1", path], "tried offlog/1, then fell back");
+  assert.deepEqual(
+    server.openings,
+    ["offlog/2", "offlog/1", path],
+    "tried offlog/2 and offlog/1, then fell back",
+  );
   file.write("text, ");
   file.write(encoder.encode("bytes\n"));
   for (let i = 0; i < 1000; i++) file.write(`line ${i}\n`);
@@ -66,7 +71,7 @@ Deno.test("ProxyFile.open() against a 0.x-style server rejects its refusal as th
       assert.equal(error.cause.serverName, "PermissionError");
       return true;
     });
-    assert.deepEqual(server.openings, ["offlog/1", path]);
+    assert.deepEqual(server.openings, ["offlog/2", "offlog/1", path]);
   }
   {
     // A name with no Deno class: the server's error itself.
@@ -132,7 +137,7 @@ Deno.test("handshake() opens the file with the real server in offlog/1 and hands
   await using server = await startServer();
   const opened = await handshake(server.socketPath, `${server.dir}/h.log`, 2000);
   try {
-    assert.equal(opened.version, "offlog/1");
+    assert.equal(opened.version, "offlog/2");
     assert.equal(opened.path, `${server.dir}/h.log`);
     assert.deepEqual(opened.messages, []);
   } finally {
@@ -142,4 +147,21 @@ Deno.test("handshake() opens the file with the real server in offlog/1 and hands
     handshake(server.socketPath, `${server.dir}/no/such/dir/h.log`, 2000),
     Deno.errors.NotFound,
   );
+});
+
+Deno.test("ProxyFile falls back to offlog/1 against an offlog/1 server: frames without record ends, acknowledged, nothing refused", async () => {
+  await using dir = await tempDir();
+  const socketPath = `${dir.path}/v1.sock`;
+  const path = `${dir.path}/v1.log`;
+  await using server = v1Server(socketPath);
+  const file = await ProxyFile.open(path, { socketPath });
+  assert.equal(file.protocol, "offlog/1");
+  assert.deepEqual(server.openings, ["offlog/2", "offlog/1", path]);
+  const lines = Array.from({ length: 20_000 }, (_, i) => `line ${i}\n`);
+  for (const line of lines) file.write(line); // one turn: frames of many records
+  await file.flush({ durable: false });
+  await file.close();
+  assert.deepEqual(server.refusals, []);
+  assert.ok(server.frames < lines.length / 10, `${server.frames} frames`);
+  assert.equal(await Deno.readTextFile(path), lines.join(""));
 });

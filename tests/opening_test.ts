@@ -74,10 +74,14 @@ Deno.test("OpeningReader reads the hello only as the first token", () => {
   assert.equal(result.version, "offlog/1");
   assert.equal(decoder.decode(result.path), "offlog/1", "a second hello is the path");
   assert.equal(decoder.decode(result.rest), "x");
-  result = new OpeningReader().push(encoder.encode("offlog/2\0"));
+  result = new OpeningReader().push(encoder.encode("offlog/2\0offlog/1\0"));
+  assert.ok(result.state === "done");
+  assert.equal(result.version, "offlog/2");
+  assert.equal(decoder.decode(result.path), "offlog/1", "a second hello is the path");
+  result = new OpeningReader().push(encoder.encode("offlog/3\0"));
   assert.ok(result.state === "done");
   assert.equal(result.version, "0.x", "another token is a 0.x path");
-  assert.equal(decoder.decode(result.path), "offlog/2");
+  assert.equal(decoder.decode(result.path), "offlog/3");
   result = new OpeningReader().push(encoder.encode("\0"));
   assert.ok(result.state === "done");
   assert.equal(result.path.length, 0);

@@ -52,7 +52,7 @@ Deno.test("ProxyFile.open() resolves once the server has opened (and created) th
   assert.equal((await Deno.stat(path)).size, 0, "the file exists once open() resolved");
   assert.equal(file.path, path);
   assert.equal(file.socketPath, server.socketPath);
-  assert.equal(file.protocol, "offlog/1");
+  assert.equal(file.protocol, "offlog/2");
   assert.equal(file.connected, true);
   assert.equal(file.pendingRecords, 0);
 });

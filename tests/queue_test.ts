@@ -2,7 +2,8 @@
 // time into one reused buffer behind HEADER_ROOM free bytes.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { HEADER_ROOM, RecordQueue, utf8Length } from "../client/writer/queue.ts";
+import { HEADER_ROOM, RecordQueue } from "../client/writer/queue.ts";
+import { utf8Length } from "../client/writer/ends.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -62,7 +63,7 @@ Deno.test("RecordQueue encodes each string as it would alone: a half surrogate p
   assert.deepEqual([...queue.take().bytes.subarray(HEADER_ROOM)], want);
 });
 
-Deno.test("RecordQueue gives back every record, in order, as pushes, drops and takes interleave", () => {
+Deno.test("RecordQueue gives back every record, in order, and where each ends, as pushes, encodes, drops and takes interleave", () => {
   fc.assert(
     fc.property(
       fc.integer({ min: 1, max: 70_000 }),
@@ -76,6 +77,7 @@ Deno.test("RecordQueue gives back every record, in order, as pushes, drops and t
             ),
           }),
           fc.constant({ take: true }),
+          fc.constant({ encode: true }),
           fc.constant({ shift: true }),
         ),
         { maxLength: 3000, size: "large" },
@@ -89,6 +91,16 @@ Deno.test("RecordQueue gives back every record, in order, as pushes, drops and t
           const taken = queue.take();
           const bytes = taken.bytes.subarray(HEADER_ROOM);
           got.push(...bytes);
+          assert.equal(taken.ends.length, taken.records);
+          let end = HEADER_ROOM;
+          queued.slice(0, taken.records).forEach((record, k) => {
+            end += record.length;
+            assert.equal(
+              taken.ends[k]! - taken.start + HEADER_ROOM,
+              end,
+              `record ${k}'s end`,
+            );
+          });
           for (const record of queued.splice(0, taken.records)) want.push(...record);
           taken.bytes.fill(0xff, 0, HEADER_ROOM); // a frame header, as a transport writes it
           assert.ok(taken.records > 0 || queued.length === 0);
@@ -100,6 +112,7 @@ Deno.test("RecordQueue gives back every record, in order, as pushes, drops and t
               typeof step.push === "string" ? encoder.encode(step.push) : step.push,
             );
           } else if ("take" in step) take();
+          else if ("encode" in step) queue.encode();
           else if (queue.shift() > 0 || queued.length > 0) queued.shift();
           assert.equal(queue.records, queued.length);
         }

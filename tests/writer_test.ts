@@ -2,7 +2,7 @@
 // one send in flight, the accounting behind flush(), the bound, the deadline, failures
 // and the close order, with no server process and no file.
 import assert from "node:assert/strict";
-import { HEADER_ROOM } from "../client/writer/queue.ts";
+import { HEADER_ROOM, type Taken } from "../client/writer/queue.ts";
 import type { Transport, TransportEvents } from "../client/writer/transport.ts";
 import {
   type OverflowPolicy,
@@ -33,7 +33,7 @@ class MemoryTransport implements Transport {
     this.batchBytes = batchBytes;
   }
 
-  async send(batch: Uint8Array): Promise<void> {
+  async send({ bytes: batch }: Taken): Promise<void> {
     this.inFlight++;
     this.most = Math.max(this.most, this.inFlight);
     try {

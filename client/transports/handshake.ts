@@ -1,4 +1,5 @@
-// Opening a connection: offlog/1 first, then the 0.x opening if the server is 0.x.
+// Opening a connection: offlog/2 first, then offlog/1 and the 0.x opening if the
+// server is older.
 
 import {
   encodeOpening,
@@ -28,9 +29,17 @@ interface Refusal {
   message: string;
 }
 
+/** The versions tried, newest first. */
+const VERSIONS: readonly ProtocolVersion[] = ["offlog/2", "offlog/1", "0.x"];
+
+/** A server's answer to a hello it does not know: it took the hello for a path. */
+function isOlderServer(refusal: Refusal): boolean {
+  return refusal.name === "ValueError" && refusal.message === NOT_ABSOLUTE;
+}
+
 /**
- * Connects and asks the server to open `path`, falling back to the 0.x opening when
- * the server refuses the offlog/1 hello as a 0.x server does.
+ * Connects and asks the server to open `path`, falling back to offlog/1, then to the
+ * 0.x opening, while the server refuses the hello as an older server does.
  */
 export async function handshake(
   socketPath: string,
@@ -38,11 +47,11 @@ export async function handshake(
   timeout: number,
 ): Promise<Opened> {
   const deadline = Date.now() + timeout;
-  let result = await attempt(socketPath, path, "offlog/1", deadline, timeout);
-  if (
-    "name" in result && result.name === "ValueError" && result.message === NOT_ABSOLUTE
-  ) {
-    result = await attempt(socketPath, path, "0.x", deadline, timeout);
+  let result: Opened | Refusal = { name: "ValueError", message: NOT_ABSOLUTE };
+  // An older server takes a hello it does not know for a relative path.
+  for (const version of VERSIONS) {
+    if (!("name" in result) || !isOlderServer(result)) break;
+    result = await attempt(socketPath, path, version, deadline, timeout);
   }
   if ("name" in result) throw serverError(result.name, result.message);
   return result;

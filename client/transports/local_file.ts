@@ -2,7 +2,7 @@
 // confirms it once written.
 
 import { writeAll } from "../../common/write_all.ts";
-import { HEADER_ROOM } from "../writer/queue.ts";
+import { HEADER_ROOM, type Taken } from "../writer/queue.ts";
 import type { Transport, TransportEvents } from "../writer/transport.ts";
 
 /** Payload bytes per file write at most: large writes, few syscalls. */
@@ -19,9 +19,9 @@ export class FileTransport implements Transport {
     this.#events = events;
   }
 
-  async send(batch: Uint8Array): Promise<void> {
-    await writeAll(this.#file, batch.subarray(HEADER_ROOM));
-    this.#events.confirmed(batch.length - HEADER_ROOM);
+  async send({ bytes }: Taken): Promise<void> {
+    await writeAll(this.#file, bytes.subarray(HEADER_ROOM));
+    this.#events.confirmed(bytes.length - HEADER_ROOM);
   }
 
   sync(): Promise<void> {

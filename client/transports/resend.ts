@@ -6,6 +6,8 @@ export interface KeptFrame {
   /** Payload position at its end. */
   end: number;
   payload: Uint8Array;
+  /** Its record-ends frame (offlog/2), or `null`. */
+  ends: Uint8Array | null;
 }
 
 /** Frames not acknowledged yet. */
@@ -14,8 +16,8 @@ export class ResendLog {
   #size = 0;
 
   /** Keeps a copy of a frame's payload until an acknowledgement covers `end`. */
-  keep(end: number, payload: Uint8Array): void {
-    this.#frames.push({ end, payload });
+  keep(end: number, payload: Uint8Array, ends: Uint8Array | null = null): void {
+    this.#frames.push({ end, payload, ends });
     this.#size += payload.length;
   }
 

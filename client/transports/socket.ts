@@ -12,6 +12,7 @@
 // last messages are still read.
 
 import {
+  encodeRecordEnds,
   features,
   type ProtocolVersion,
   SERVER_EXITED,
@@ -20,7 +21,7 @@ import {
   writeFrameHeader,
 } from "../../protocol/mod.ts";
 import { OfflogConnectionError, OfflogProtocolError, serverError } from "../errors.ts";
-import { HEADER_ROOM } from "../writer/queue.ts";
+import { HEADER_ROOM, type Taken } from "../writer/queue.ts";
 import type { Transport, TransportEvents } from "../writer/transport.ts";
 import { handshake, type Opened } from "./handshake.ts";
 import { Link } from "./link.ts";
@@ -112,18 +113,23 @@ export class SocketTransport implements Transport {
     return this.#state.kind;
   }
 
-  async send(batch: Uint8Array): Promise<void> {
+  async send(taken: Taken): Promise<void> {
+    const batch = taken.bytes;
     const payload = batch.length - HEADER_ROOM;
     if (payload === 0) return; // empty records: nothing to send
     const end = this.#sent += payload;
+    // offlog/2: where the records end, so that the server can cut between two.
+    const ends = features(this.#version).recordEnds
+      ? encodeRecordEnds(taken.ends, taken.start, taken.records)
+      : null;
     if (this.#resend !== null && features(this.#version).acks) {
-      this.#resend.keep(end, batch.slice(HEADER_ROOM));
+      this.#resend.keep(end, batch.slice(HEADER_ROOM), ends);
     }
     const state = this.#state;
     if (state.kind === "connected" && !state.link.exiting) {
       const link = state.link;
       try {
-        await this.#write(link, batch, payload);
+        await this.#write(link, batch, payload, ends);
         // 0.x acknowledges nothing: in the socket is as far as it can be confirmed.
         if (!features(link.version).acks) this.#confirm(end);
         return;
@@ -212,12 +218,23 @@ export class SocketTransport implements Transport {
     }
   }
 
-  /** Writes `bytes` on `link` after the writes before it, with its frame header. */
-  #write(link: Link, bytes: Uint8Array, payload: number): Promise<void> {
+  /**
+   * Writes `bytes` on `link` after the writes before it, with its frame header, and
+   * its record-ends frame `ends` before it where the link's protocol has them.
+   */
+  #write(
+    link: Link,
+    bytes: Uint8Array,
+    payload: number,
+    ends: Uint8Array | null = null,
+  ): Promise<void> {
     let out = bytes;
-    if (!features(link.version).frames) out = bytes.subarray(HEADER_ROOM);
+    const { frames, recordEnds } = features(link.version);
+    if (!frames) out = bytes.subarray(HEADER_ROOM);
     else if (payload > 0) writeFrameHeader(bytes);
-    const written = this.#writes.then(() => link.send(out, payload));
+    const written = ends !== null && recordEnds
+      ? this.#writes.then(() => link.send(ends, 0)).then(() => link.send(out, payload))
+      : this.#writes.then(() => link.send(out, payload));
     this.#writes = written.catch(() => {});
     return written;
   }
@@ -358,7 +375,7 @@ export class SocketTransport implements Transport {
     for (const frame of kept) {
       const bytes = new Uint8Array(HEADER_ROOM + frame.payload.length);
       bytes.set(frame.payload, HEADER_ROOM);
-      this.#write(link, bytes, frame.payload.length).catch(() => {});
+      this.#write(link, bytes, frame.payload.length, frame.ends).catch(() => {});
     }
     // Sends wait until everything kept is back in the socket; a failure there loses
     // the link again, and they wait for the next one.

@@ -10,6 +10,7 @@
 // take() hands out the head chunk whole, with HEADER_ROOM free bytes in front for a
 // frame header; its buffer is reused once the next take() says the batch is done.
 
+import { Ends } from "./ends.ts";
 import { type Item, Slots } from "./slots.ts";
 
 /** Bytes left free in front of every batch, for a transport's frame header. */
@@ -39,9 +40,8 @@ interface Chunk {
   limit: number;
   /** Where the next record goes. */
   fill: number;
-  /** Each record's end offset: `ends[0..count)`. */
-  ends: Uint32Array;
-  count: number;
+  /** Where each record ends. */
+  ends: Ends;
   /** Index in `ends` of the first record not dropped. */
   first: number;
 }
@@ -52,6 +52,13 @@ export interface Taken {
   bytes: Uint8Array;
   /** Records in it. */
   records: number;
+  /**
+   * Where each record ends, as offsets in the buffer behind `bytes` (the first record
+   * starts at `start`): a transport may tell the far side where it can cut.
+   */
+  ends: Uint32Array;
+  /** Where the first record starts, in the same buffer. */
+  start: number;
 }
 
 /**
@@ -69,10 +76,13 @@ export class RecordQueue {
   #lent: Uint8Array | null = null;
   #chunkSize: number;
   readonly #batchBytes: number;
-  /** Reused to join a run of strings. */
+  /** Reused to join a run of strings, of #runUnits UTF-16 units. */
   #parts: string[] = [];
+  #runUnits = 0;
   /** Where records past the encoding limit are encoded when taken. */
   #batch: Uint8Array = new Uint8Array(64 * 1024);
+  /** The record ends of a batch encoded when taken. */
+  #batchEnds = new Ends();
 
   /** @param batchBytes Bytes in one chunk, so in one batch, at most (a larger record gets its own). */
   constructor(batchBytes: number) {
@@ -137,7 +147,7 @@ export class RecordQueue {
       if (length <= 64) { for (let k = 0; k < length; k++) buf[fill + k] = item[k]!; }
       else buf.set(item, fill);
       chunk.fill = fill + length;
-      addEnd(chunk, chunk.fill);
+      chunk.ends.push(chunk.fill);
       this.#encodedRecords++;
       this.#encodedSize += length;
       units += length;
@@ -167,9 +177,12 @@ export class RecordQueue {
       return this.#takeSlots();
     }
     const chunk = this.#chunks.shift();
-    if (chunk === undefined) return { bytes: new Uint8Array(HEADER_ROOM), records: 0 };
-    const start = chunk.first === 0 ? HEADER_ROOM : chunk.ends[chunk.first - 1]!;
-    const records = chunk.count - chunk.first;
+    if (chunk === undefined) {
+      return { bytes: new Uint8Array(HEADER_ROOM), records: 0, ends: NO_ENDS, start: 0 };
+    }
+    const ends = chunk.ends;
+    const start = chunk.first === 0 ? HEADER_ROOM : ends.list[chunk.first - 1]!;
+    const records = ends.count - chunk.first;
     this.#encodedRecords -= records;
     this.#encodedSize -= chunk.fill - start;
     if (this.#chunks.length === 0) {
@@ -177,7 +190,12 @@ export class RecordQueue {
     }
     this.#lent = chunk.buf;
     // Dropped records leave their bytes in front: the header goes over them.
-    return { bytes: chunk.buf.subarray(start - HEADER_ROOM, chunk.fill), records };
+    return {
+      bytes: chunk.buf.subarray(start - HEADER_ROOM, chunk.fill),
+      records,
+      ends: ends.list.subarray(chunk.first, ends.count),
+      start,
+    };
   }
 
   /**
@@ -188,11 +206,12 @@ export class RecordQueue {
   shift(): number {
     const chunk = this.#chunks[0];
     if (chunk !== undefined) {
-      const start = chunk.first === 0 ? HEADER_ROOM : chunk.ends[chunk.first - 1]!;
-      const size = chunk.ends[chunk.first++]! - start;
+      const ends = chunk.ends.list;
+      const start = chunk.first === 0 ? HEADER_ROOM : ends[chunk.first - 1]!;
+      const size = ends[chunk.first++]! - start;
       this.#encodedRecords--;
       this.#encodedSize -= size;
-      if (chunk.first === chunk.count) {
+      if (chunk.first === chunk.ends.count) {
         this.#chunks.shift();
         this.#recycle(chunk.buf);
       }
@@ -214,13 +233,14 @@ export class RecordQueue {
     let units = 0;
     let runStart = 0;
     let runUnits = 0;
+    this.#batchEnds.count = 0;
     while (count < slots.count) {
       const item = slots.at(count);
       if (count > 0 && units + item.length > this.#batchBytes) break;
       if (typeof item === "string") {
         if (count > runStart && runUnits + item.length > RUN_UNITS) {
           buffer = this.#batchRoom(buffer, offset, runUnits * 3);
-          offset += this.#encodeInto(buffer, offset, runStart, count);
+          offset = this.#encodeInto(buffer, offset, runStart, count);
           runStart = count;
           runUnits = 0;
         }
@@ -228,49 +248,64 @@ export class RecordQueue {
       } else {
         if (count > runStart) {
           buffer = this.#batchRoom(buffer, offset, runUnits * 3);
-          offset += this.#encodeInto(buffer, offset, runStart, count);
+          offset = this.#encodeInto(buffer, offset, runStart, count);
         }
         runUnits = 0;
         runStart = count + 1;
         buffer = this.#batchRoom(buffer, offset, item.length);
         buffer.set(item, offset);
         offset += item.length;
+        this.#batchEnds.push(offset);
       }
       count++;
       units += item.length;
     }
     if (count > runStart) {
       buffer = this.#batchRoom(buffer, offset, runUnits * 3);
-      offset += this.#encodeInto(buffer, offset, runStart, count);
+      offset = this.#encodeInto(buffer, offset, runStart, count);
     }
     this.#dropSlots(count, units);
-    return { bytes: buffer.subarray(0, offset), records: count };
+    return {
+      bytes: buffer.subarray(0, offset),
+      records: count,
+      ends: this.#batchEnds.list.subarray(0, this.#batchEnds.count),
+      start: HEADER_ROOM,
+    };
   }
 
-  /** Encodes strings [start, stop) joined, each as it would alone, at `offset`. */
+  /**
+   * Encodes strings [start, stop) joined, each as it would alone, at `offset`, and
+   * notes where each ends.
+   *
+   * @returns Where the last ends.
+   */
   #encodeInto(buffer: Uint8Array, offset: number, start: number, stop: number): number {
-    const slots = this.#slots;
+    const parts = this.#runParts(start, stop);
+    const written = encoder.encodeInto(parts.join(""), buffer.subarray(offset)).written;
+    let end = this.#batchEnds.pushStrings(parts, this.#runUnits, offset, written);
+    if (end < 0) {
+      end = offset;
+      for (const one of parts) {
+        this.#batchEnds.push(
+          end += encoder.encodeInto(one, buffer.subarray(end)).written,
+        );
+      }
+    }
+    parts.length = 0;
+    return end;
+  }
+
+  /** Slots [start, stop), strings, in the reused parts array; their length in #runUnits. */
+  #runParts(start: number, stop: number): string[] {
     const parts = this.#parts;
     let units = 0;
     for (let i = start; i < stop; i++) {
-      const item = slots.at(i) as string;
-      units += item.length;
-      parts.push(item);
+      const text = this.#slots.at(i) as string;
+      units += text.length;
+      parts.push(text);
     }
-    const written = encoder.encodeInto(parts.join(""), buffer.subarray(offset)).written;
-    parts.length = 0;
-    if (written === units) return written;
-    let expected = 0;
-    for (let i = start; i < stop; i++) {
-      expected += utf8Length(slots.at(i) as string);
-    }
-    if (expected === written) return written;
-    let end = offset; // a half surrogate pair joined the next record's: one by one
-    for (let i = start; i < stop; i++) {
-      const one = slots.at(i) as string;
-      end += encoder.encodeInto(one, buffer.subarray(end)).written;
-    }
-    return end - offset;
+    this.#runUnits = units;
+    return parts;
   }
 
   /** `buffer`, or a larger copy of its first `offset` bytes with `more` free. */
@@ -284,18 +319,10 @@ export class RecordQueue {
 
   /** Encodes the strings of slots [start, stop) (from the head), joined. */
   #encodeRun(start: number, stop: number, units: number): void {
-    const slots = this.#slots;
-    let text: string;
-    if (stop - start === 1) {
-      text = slots.at(start) as string;
-    } else {
-      // join() builds one flat string; `+=` builds a rope that costs four times as
-      // much to flatten when encoded.
-      const parts = this.#parts;
-      for (let i = start; i < stop; i++) parts.push(slots.at(i) as string);
-      text = parts.join("");
-      parts.length = 0;
-    }
+    const parts = this.#runParts(start, stop);
+    // join() builds one flat string; `+=` builds a rope that costs four times as much
+    // to flatten when encoded.
+    const text = parts.length === 1 ? parts[0]! : parts.join("");
     // Room for ASCII first; text that did not fit is encoded again with room for the
     // worst case (3 bytes per UTF-16 unit).
     let chunk = this.#room(units);
@@ -304,28 +331,15 @@ export class RecordQueue {
       chunk = this.#room(units * 3);
       result = encoder.encodeInto(text, chunk.buf.subarray(chunk.fill));
     }
-    let end = chunk.fill;
-    if (result.written === units) {
-      // Only ASCII: each string is as many bytes as it is long.
-      for (let i = start; i < stop; i++) {
-        addEnd(chunk, end += (slots.at(i) as string).length);
-      }
-    } else {
-      for (let i = start; i < stop; i++) {
-        addEnd(chunk, end += utf8Length(slots.at(i) as string));
-      }
-      if (end - chunk.fill !== result.written) {
-        // Half a surrogate pair at the end of one string met the other half at the
-        // start of the next, and joined: encode each string alone, as it was written.
-        chunk.count -= stop - start;
-        chunk = this.#room(units * 3);
-        end = chunk.fill;
-        for (let i = start; i < stop; i++) {
-          const one = slots.at(i) as string;
-          addEnd(chunk, end += encoder.encodeInto(one, chunk.buf.subarray(end)).written);
-        }
+    let end = chunk.ends.pushStrings(parts, units, chunk.fill, result.written);
+    if (end < 0) {
+      chunk = this.#room(units * 3);
+      end = chunk.fill;
+      for (const one of parts) {
+        chunk.ends.push(end += encoder.encodeInto(one, chunk.buf.subarray(end)).written);
       }
     }
+    parts.length = 0;
     this.#encodedRecords += stop - start;
     this.#encodedSize += end - chunk.fill;
     chunk.fill = end;
@@ -336,7 +350,7 @@ export class RecordQueue {
     const tail = this.#chunks[this.#chunks.length - 1];
     if (tail !== undefined) {
       if (tail.limit - tail.fill >= bytes) return tail;
-      if (tail.count === 0) {
+      if (tail.ends.count === 0) {
         // Too small for what did not fit after all: never leave it empty at the head.
         this.#chunks.pop();
         this.#recycle(tail.buf);
@@ -352,8 +366,7 @@ export class RecordQueue {
       buf,
       limit: size,
       fill: HEADER_ROOM,
-      ends: new Uint32Array(1024),
-      count: 0,
+      ends: new Ends(),
       first: 0,
     };
     this.#chunks.push(chunk);
@@ -367,33 +380,4 @@ export class RecordQueue {
   }
 }
 
-/** Notes where the next record of `chunk` ends. */
-function addEnd(chunk: Chunk, end: number): void {
-  if (chunk.count === chunk.ends.length) {
-    const ends = new Uint32Array(chunk.ends.length * 2);
-    ends.set(chunk.ends);
-    chunk.ends = ends;
-  }
-  chunk.ends[chunk.count++] = end;
-}
-
-/**
- * The UTF-8 length of a string as `TextEncoder` encodes it (a lone surrogate becomes
- * U+FFFD, 3 bytes), counted without encoding.
- */
-export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
-        i++;
-      } else bytes += 3;
-    } else bytes += 3;
-  }
-  return bytes;
-}
+const NO_ENDS = new Uint32Array(0);

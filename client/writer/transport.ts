@@ -4,6 +4,8 @@
 // bytes and says what became of them. It holds nothing of the writer but the two
 // callbacks of TransportEvents, given when it is made.
 
+import type { Taken } from "./queue.ts";
+
 /** What a transport tells its writer. Given to the transport's factory. */
 export interface TransportEvents {
   /** `bytes` more payload bytes, in the order sent, are confirmed in the file. */
@@ -17,11 +19,12 @@ export interface Transport {
   /** Payload bytes per batch at most (a larger record goes alone). */
   readonly batchBytes: number;
   /**
-   * Sends one batch: `HEADER_ROOM` free bytes, then the payload. Resolves once the
-   * transport is done with `batch` (the writer reuses it), rejects if it cannot send
-   * (the writer then fails with that error, unless `lost` came first).
+   * Sends one batch: its `bytes` are `HEADER_ROOM` free bytes, then the payload, whole
+   * records whose ends it lists. Resolves once the transport is done with the batch
+   * (the writer reuses it), rejects if it cannot send (the writer then fails with that
+   * error, unless `lost` came first).
    */
-  send(batch: Uint8Array): Promise<void>;
+  send(batch: Taken): Promise<void>;
   /** Syncs to disk everything confirmed so far (`fdatasync`). */
   sync(): Promise<void>;
   /**

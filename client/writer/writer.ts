@@ -13,7 +13,8 @@
 // `confirmed` reaches that target. What is written after the call never moves it.
 
 import { QueueFullError } from "../errors.ts";
-import { HEADER_ROOM, RecordQueue, utf8Length } from "./queue.ts";
+import { utf8Length } from "./ends.ts";
+import { HEADER_ROOM, RecordQueue } from "./queue.ts";
 import { register, unregister } from "./registry.ts";
 import type { Transport, TransportFactory } from "./transport.ts";
 
@@ -312,7 +313,7 @@ export class Writer<T extends Transport = Transport> {
         };
         this.#noteTaken();
         try {
-          await this.transport.send(batch.bytes);
+          await this.transport.send(batch);
         } catch (error) {
           this.#fail(error instanceof Error ? error : new Error(String(error)));
           return;
