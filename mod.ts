@@ -31,6 +31,7 @@
 
 export {
   type FlushCallback,
+  type FlushOptions,
   type OverflowPolicy,
   ProxyFile,
   type ProxyFileOptions,
@@ -55,5 +56,4 @@ export {
   flushAll,
   setExitHandling,
 } from "./client/exit_safety.ts";
-export type { LoggerFile } from "./client/logger.ts";
-export type { FlushOptions, RecordFile } from "./client/record_file.ts";
+export type { LoggerFile, RecordFile } from "./client/logger.ts";

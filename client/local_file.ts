@@ -8,7 +8,7 @@
 import { FileTransport } from "./transports/local_file.ts";
 import { checkOpen, writerOptions } from "./writer/options.ts";
 import { type OverflowPolicy, Writer } from "./writer/writer.ts";
-import type { FlushOptions } from "./record_file.ts";
+import type { FlushOptions } from "./proxy_file.ts";
 
 /** Milliseconds a flush() may wait without the disk taking anything, by default. */
 const DEFAULT_DISK_TIMEOUT = 30_000;

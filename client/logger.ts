@@ -7,12 +7,17 @@
 
 import { format } from "node:util";
 import { CRITICAL, DEBUG, ERROR, INFO, levelName, WARNING } from "./levels.ts";
-import type { FlushOptions } from "./record_file.ts";
+import type { FlushOptions } from "./proxy_file.ts";
 import type { LoggerFile, LoggerOptions, LogRecord } from "./logger_options.ts";
 import { checkLevels, formatRecord, openFile, placeholders } from "./_logger_util.ts";
 import { type Sink, syncSink } from "./_logger_util.ts";
 
-export type { LoggerFile, LoggerOptions, LogRecord } from "./logger_options.ts";
+export type {
+  LoggerFile,
+  LoggerOptions,
+  LogRecord,
+  RecordFile,
+} from "./logger_options.ts";
 
 /**
  * A levelled logger. Records at `fileLevel` and up go to the file; `stdoutLevel` up
@@ -133,7 +138,7 @@ export class Logger implements AsyncDisposable {
       options.onDrop?.(records, size);
     };
     if (filepath !== null && options.fileLevel !== null) {
-      file = await openFile(filepath, options, onDrop);
+      file = await openFile(filepath, { ...options, onDrop });
     }
     logger = new this(name, file, options);
     return logger;
