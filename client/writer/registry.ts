@@ -41,7 +41,7 @@ const SIGNALS = [
   { signal: "SIGHUP", listener: () => onSignal(129) },
 ] as const;
 
-let handleSignals = true;
+let handling = true;
 let installed = false;
 let signalsInstalled = false;
 /** Set once a fatal error or a signal is being handled: the process is ending. */
@@ -69,14 +69,19 @@ export function listening(): { process: boolean; signals: boolean } {
   return { process: installed, signals: signalsInstalled };
 }
 
-/** A writer whose flush failed, and why. */
-interface Failure {
+/** A writer whose flush or close failed, and why. */
+export interface Failure {
   file: Flushable;
   reason: unknown;
 }
 
-/** Flushes (or closes) every open writer; resolves, once all have settled, with the failures. */
-async function each(close: boolean): Promise<Failure[]> {
+/**
+ * Flushes (or closes) every open writer; resolves, once all have settled, with how
+ * many there were and the failures.
+ */
+export async function settleAll(
+  close: boolean,
+): Promise<{ count: number; failures: Failure[] }> {
   const files = [...open];
   const results = await Promise.allSettled(
     files.map((file) => close ? file.close() : file.flush()),
@@ -87,40 +92,25 @@ async function each(close: boolean): Promise<Failure[]> {
       failures.push({ file: files[i]!, reason: result.reason });
     }
   });
-  return failures;
+  return { count: files.length, failures };
 }
 
 /**
- * Flushes every open writer; rejects with an `AggregateError` of the failures once
- * all have settled.
+ * Sets whether SIGINT, SIGTERM and SIGHUP are handled, unless `value` is undefined;
+ * applies at once if installed. Returns the setting in force.
  */
-export async function flushOpen(): Promise<void> {
-  const count = open.size;
-  const failures = await each(false);
-  if (failures.length === 0) return;
-  const paths = failures.map(({ file }) => `"${file.path}"`).join(", ");
-  throw new AggregateError(
-    failures.map(({ reason }) => reason),
-    `Cannot flush ${failures.length} of ${count} offlog files: ${paths}`,
-  );
-}
-
-/** Sets whether SIGINT, SIGTERM and SIGHUP are handled; applies at once if installed. */
-export function setHandleSignals(value: boolean): void {
-  handleSignals = value;
-  if (!installed) return;
-  if (value !== signalsInstalled) setSignals(value);
-}
-
-/** Whether SIGINT, SIGTERM and SIGHUP are handled. */
-export function handlesSignals(): boolean {
-  return handleSignals;
+export function handleSignals(value?: boolean): boolean {
+  if (value !== undefined) {
+    handling = value;
+    if (installed && value !== signalsInstalled) setSignals(value);
+  }
+  return handling;
 }
 
 function install(): void {
   installed = true;
   for (const [type, listener] of listeners()) globalThis.addEventListener(type, listener);
-  if (handleSignals) setSignals(true);
+  if (handling) setSignals(true);
 }
 
 function uninstall(): void {
@@ -206,7 +196,7 @@ function onFatal(event: Event, error: unknown, prefix: string): void {
  * they could not write.
  */
 async function closeReporting(): Promise<void> {
-  for (const { file, reason } of await each(true)) {
+  for (const { file, reason } of (await settleAll(true)).failures) {
     const key = typeof reason === "object" && reason !== null ? reason : file;
     if (reported.has(key)) continue;
     reported.add(key);
