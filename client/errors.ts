@@ -146,15 +146,9 @@ export class QueueFullError extends RangeError {
 }
 
 /**
- * Turns a server's error message into the error a client throws: the Deno error
- * class where one fits (`PermissionError` is `Deno.errors.PermissionDenied`,
- * `FileNotFoundError` is `Deno.errors.NotFound`, ...), with an
- * {@linkcode OfflogServerError} as its `cause` to keep the server's name; otherwise
- * the `OfflogServerError` itself.
- *
- * @param name The server's error name.
- * @param message The server's message.
- * @returns The error to throw.
+ * The error a client throws for the server's error `name`: the Deno error class that
+ * fits (see `denoErrorClass`) with an {@linkcode OfflogServerError} as its `cause`, or
+ * else the `OfflogServerError` itself.
  */
 export function serverError(name: string, message: string): Error {
   const original = new OfflogServerError(name, message);

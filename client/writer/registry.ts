@@ -40,6 +40,16 @@ const SIGNALS = [
   { signal: "SIGTERM", listener: () => onSignal(143) },
   { signal: "SIGHUP", listener: () => onSignal(129) },
 ] as const;
+const LISTENERS: [string, EventListener][] = [
+  ["beforeunload", onBeforeExit],
+  [
+    "unhandledrejection",
+    (event) =>
+      onFatal(event, (event as PromiseRejectionEvent).reason, "Uncaught (in promise)"),
+  ],
+  ["error", (event) => onFatal(event, (event as ErrorEvent).error, "Uncaught")],
+  ["unload", onUnload],
+];
 
 let handling = true;
 let installed = false;
@@ -55,13 +65,13 @@ const encoder = new TextEncoder();
 /** Adds an open writer. */
 export function register(file: Flushable): void {
   open.add(file);
-  if (!installed) install();
+  if (!installed) setListening(true);
 }
 
 /** Removes a writer whose close() has settled. */
 export function unregister(file: Flushable): void {
   open.delete(file);
-  if (open.size === 0 && installed) uninstall();
+  if (open.size === 0 && installed) setListening(false);
 }
 
 /** Whether the process listeners are installed now (for tests). */
@@ -107,27 +117,14 @@ export function handleSignals(value?: boolean): boolean {
   return handling;
 }
 
-function install(): void {
-  installed = true;
-  for (const [type, listener] of listeners()) globalThis.addEventListener(type, listener);
-  if (handling) setSignals(true);
-}
-
-function uninstall(): void {
-  installed = false;
-  for (const [type, listener] of listeners()) {
-    globalThis.removeEventListener(type, listener);
+/** Adds or removes the process listeners, and the signal listeners if handled. */
+function setListening(on: boolean): void {
+  installed = on;
+  for (const [type, listener] of LISTENERS) {
+    if (on) globalThis.addEventListener(type, listener);
+    else globalThis.removeEventListener(type, listener);
   }
-  if (signalsInstalled) setSignals(false);
-}
-
-function listeners(): [string, EventListener][] {
-  return [
-    ["beforeunload", onBeforeExit],
-    ["unhandledrejection", onUnhandledRejection as EventListener],
-    ["error", onError as EventListener],
-    ["unload", onUnload],
-  ];
+  if (on ? handling : signalsInstalled) setSignals(on);
 }
 
 function setSignals(on: boolean): void {
@@ -155,14 +152,6 @@ function onSignal(code: number): void {
   if (exiting) Deno.exit(code);
   exiting = true;
   void closeReporting().finally(() => Deno.exit(code));
-}
-
-function onUnhandledRejection(event: PromiseRejectionEvent): void {
-  onFatal(event, event.reason, "Uncaught (in promise)");
-}
-
-function onError(event: ErrorEvent): void {
-  onFatal(event, event.error, "Uncaught");
 }
 
 /**
