@@ -1,4 +1,4 @@
-// The Logger's small helpers: opening its file (the LogTape sink's too), console sinks,
+// The Logger's small helpers: opening its file (the LogTape sink's too), console output,
 // option checks, placeholder counting.
 
 import { LocalFile } from "./local_file.ts";
@@ -27,19 +27,11 @@ export function formatRecord(record: LogRecord): string {
   return head + record.message + "\n" + describeError(record.error) + "\n";
 }
 
-/** Where a logger's text goes. */
-export interface Sink {
-  write(text: string): void;
-}
-
 const encoder = new TextEncoder();
 
-export function syncSink(stream: { writeSync(p: Uint8Array): number }): Sink {
-  return {
-    write(text: string): void {
-      writeAllSync(stream, encoder.encode(text));
-    },
-  };
+/** Writes a record's text to stdout or stderr, synchronously, as `console` does. */
+export function writeText(stream: typeof Deno.stdout, text: string): void {
+  writeAllSync(stream, encoder.encode(text));
 }
 
 /** Throws a `TypeError` for a level option that is neither a number nor `null`. */

@@ -9,8 +9,13 @@ import { format } from "node:util";
 import { CRITICAL, DEBUG, ERROR, INFO, levelName, WARNING } from "./levels.ts";
 import type { FlushOptions } from "./proxy_file.ts";
 import type { LoggerFile, LoggerOptions, LogRecord } from "./logger_options.ts";
-import { checkLevels, formatRecord, openFile, placeholders } from "./_logger_util.ts";
-import { type Sink, syncSink } from "./_logger_util.ts";
+import {
+  checkLevels,
+  formatRecord,
+  openFile,
+  placeholders,
+  writeText,
+} from "./_logger_util.ts";
 
 /**
  * A levelled logger. Records at `fileLevel` and up go to the file; `stdoutLevel` up
@@ -59,8 +64,6 @@ export class Logger implements AsyncDisposable {
   #stderrLevel: number;
   #minimum: number;
   #clock: () => number;
-  #stdout: Sink = syncSink(Deno.stdout);
-  #stderr: Sink = syncSink(Deno.stderr);
   #closing: Promise<void> | null = null;
 
   /**
@@ -354,8 +357,8 @@ export class Logger implements AsyncDisposable {
       ? msg
       : format(msg, ...args);
     const text = this.#text(level, message, error);
-    if (level >= this.#stderrLevel) this.#stderr.write(text);
-    else if (level >= this.#stdoutLevel) this.#stdout.write(text);
+    if (level >= this.#stderrLevel) writeText(Deno.stderr, text);
+    else if (level >= this.#stdoutLevel) writeText(Deno.stdout, text);
     if (level >= this.#fileLevel) {
       const file = this.#file!;
       // Reported once the queue has drained, so the WARNING follows what survived.
