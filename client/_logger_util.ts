@@ -6,7 +6,7 @@ import type { LoggerOptions, LogRecord, RecordFile } from "./logger_options.ts";
 import { ProxyFile, type ProxyFileOptions } from "./proxy_file.ts";
 import { timestamp } from "../common/timestamp.ts";
 import { writeAllSync } from "../common/write_all.ts";
-import { describeError } from "./_error_text.ts";
+import { describeError } from "./errors.ts";
 
 /** Opens a logger's or a sink's file: through the server, or directly with `localFile`. */
 export function openFile(

@@ -21,7 +21,7 @@
 // - "unload", the only thing Deno.exit() runs, synchronously: no socket can be written
 //   then, so it reports on stderr what is lost.
 
-import { describeError } from "../_error_text.ts";
+import { describeError } from "../errors.ts";
 import { writeAllSync } from "../../common/write_all.ts";
 
 /** An open writer, as the exit handling sees it. */
