@@ -31,12 +31,13 @@
 
 export {
   type FlushCallback,
+  type FlushOptions,
   type OverflowPolicy,
   ProxyFile,
   type ProxyFileOptions,
 } from "./client/proxy_file.ts";
 export { LocalFile, type LocalFileOptions } from "./client/local_file.ts";
-export { Logger, type LoggerOptions, type LogRecord } from "./client/logger.ts";
+export { Logger } from "./client/logger.ts";
 export { CRITICAL, DEBUG, ERROR, INFO, levelName, WARNING } from "./client/levels.ts";
 export {
   OfflogConnectionError,
@@ -55,5 +56,9 @@ export {
   flushAll,
   setExitHandling,
 } from "./client/exit_safety.ts";
-export type { LoggerFile } from "./client/logger.ts";
-export type { FlushOptions, RecordFile } from "./client/record_file.ts";
+export type {
+  LoggerFile,
+  LoggerOptions,
+  LogRecord,
+  RecordFile,
+} from "./client/logger_options.ts";

@@ -1,29 +1,21 @@
-// The Logger's small helpers: console sinks, option checks, placeholder counting.
+// The Logger's small helpers: opening its file (the LogTape sink's too), console output,
+// option checks, placeholder counting.
 
-import { LocalFile, type LocalFileOptions } from "./local_file.ts";
-import type { LoggerFile, LoggerOptions, LogRecord } from "./logger_options.ts";
+import { LocalFile } from "./local_file.ts";
+import type { LoggerOptions, LogRecord, RecordFile } from "./logger_options.ts";
 import { ProxyFile, type ProxyFileOptions } from "./proxy_file.ts";
 import { timestamp } from "../common/timestamp.ts";
 import { writeAllSync } from "../common/write_all.ts";
-import { describeError } from "./_error_text.ts";
+import { describeError } from "./errors.ts";
 
-/** Opens a logger's file: through the server, or directly with `localFile`. */
-export async function openFile(
-  filepath: string,
-  options: LoggerOptions,
-  onDrop: (records: number, size: number) => void,
-): Promise<LoggerFile> {
-  const {
-    fileLevel: _f,
-    stdoutLevel: _o,
-    stderrLevel: _e,
-    localFile,
-    clock: _c,
-    ...rest
-  } = options;
-  return localFile
-    ? await LocalFile.open(filepath, localOptions(rest, onDrop))
-    : await ProxyFile.open(filepath, { ...rest, onDrop });
+/** Opens a logger's or a sink's file: through the server, or directly with `localFile`. */
+export function openFile(
+  path: string,
+  options: ProxyFileOptions & { localFile?: boolean | undefined },
+): Promise<RecordFile> {
+  return options.localFile
+    ? LocalFile.open(path, options)
+    : ProxyFile.open(path, options);
 }
 
 /** The seed's record format: `[date time name LEVEL] message`, then the error. */
@@ -35,34 +27,11 @@ export function formatRecord(record: LogRecord): string {
   return head + record.message + "\n" + describeError(record.error) + "\n";
 }
 
-/** Where a logger's text goes. */
-export interface Sink {
-  write(text: string): void;
-}
-
 const encoder = new TextEncoder();
 
-export function syncSink(stream: { writeSync(p: Uint8Array): number }): Sink {
-  return {
-    write(text: string): void {
-      writeAllSync(stream, encoder.encode(text));
-    },
-  };
-}
-
-/** The options `LocalFile.open` takes, from a logger's or a sink's file options. */
-export function localOptions(
-  options: ProxyFileOptions,
-  onDrop = options.onDrop,
-): LocalFileOptions {
-  const local: LocalFileOptions = {};
-  if (onDrop !== undefined) local.onDrop = onDrop;
-  if (options.maxPendingBytes !== undefined) {
-    local.maxPendingBytes = options.maxPendingBytes;
-  }
-  if (options.overflow !== undefined) local.overflow = options.overflow;
-  if (options.timeout !== undefined) local.timeout = options.timeout;
-  return local;
+/** Writes a record's text to stdout or stderr, synchronously, as `console` does. */
+export function writeText(stream: typeof Deno.stdout, text: string): void {
+  writeAllSync(stream, encoder.encode(text));
 }
 
 /** Throws a `TypeError` for a level option that is neither a number nor `null`. */

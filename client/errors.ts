@@ -1,5 +1,5 @@
 /**
- * Errors a client of offlog may catch.
+ * Errors a client of offlog may catch, and how it prints one.
  *
  * @module
  */
@@ -146,18 +146,35 @@ export class QueueFullError extends RangeError {
 }
 
 /**
- * Turns a server's error message into the error a client throws: the Deno error
- * class where one fits (`PermissionError` is `Deno.errors.PermissionDenied`,
- * `FileNotFoundError` is `Deno.errors.NotFound`, ...), with an
- * {@linkcode OfflogServerError} as its `cause` to keep the server's name; otherwise
- * the `OfflogServerError` itself.
- *
- * @param name The server's error name.
- * @param message The server's message.
- * @returns The error to throw.
+ * The error a client throws for the server's error `name`: the Deno error class that
+ * fits (see `denoErrorClass`) with an {@linkcode OfflogServerError} as its `cause`, or
+ * else the `OfflogServerError` itself.
  */
 export function serverError(name: string, message: string): Error {
   const original = new OfflogServerError(name, message);
   const cls = denoErrorClass(name);
   return cls ? new cls(message, { cause: original }) : original;
+}
+
+/**
+ * The text of `error` as Deno prints an uncaught one: its stack, then each `cause`
+ * after "Caused by: "; a value that is not an error inspected as Deno inspects it.
+ */
+export function describeError(error: unknown): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  for (let depth = 0; depth < 32 && !seen.has(current); depth++) {
+    seen.add(current);
+    parts.push(errorText(current));
+    if (!(current instanceof Error) || current.cause === undefined) break;
+    current = current.cause;
+  }
+  return parts.join("\nCaused by: ");
+}
+
+function errorText(value: unknown): string {
+  if (!(value instanceof Error)) return Deno.inspect(value, { colors: false });
+  const stack = typeof value.stack === "string" ? value.stack : "";
+  return stack !== "" ? stack : `${value.name}: ${value.message}`;
 }

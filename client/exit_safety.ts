@@ -31,7 +31,7 @@
  * @module
  */
 
-import { flushOpen, handlesSignals, setHandleSignals } from "./writer/registry.ts";
+import { handleSignals, settleAll } from "./writer/registry.ts";
 
 /**
  * Options of {@linkcode setExitHandling}.
@@ -81,9 +81,8 @@ export function setExitHandling(
           .handleSignals}`,
       );
     }
-    setHandleSignals(options.handleSignals);
   }
-  return { handleSignals: handlesSignals() };
+  return { handleSignals: handleSignals(options.handleSignals) };
 }
 
 /**
@@ -108,6 +107,12 @@ export function setExitHandling(
  * await Deno.remove(path);
  * ```
  */
-export function flushAll(): Promise<void> {
-  return flushOpen();
+export async function flushAll(): Promise<void> {
+  const { count, failures } = await settleAll(false);
+  if (failures.length === 0) return;
+  const paths = failures.map(({ file }) => `"${file.path}"`).join(", ");
+  throw new AggregateError(
+    failures.map(({ reason }) => reason),
+    `Cannot flush ${failures.length} of ${count} offlog files: ${paths}`,
+  );
 }

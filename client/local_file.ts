@@ -7,14 +7,15 @@
 
 import { FileTransport } from "./transports/local_file.ts";
 import { checkOpen, writerOptions } from "./writer/options.ts";
-import { type OverflowPolicy, Writer } from "./writer/writer.ts";
-import type { FlushOptions } from "./record_file.ts";
+import { Writer } from "./writer/writer.ts";
+import type { FlushOptions, ProxyFileOptions } from "./proxy_file.ts";
 
 /** Milliseconds a flush() may wait without the disk taking anything, by default. */
 const DEFAULT_DISK_TIMEOUT = 30_000;
 
 /**
- * Options of {@linkcode LocalFile.open}.
+ * Options of {@linkcode LocalFile.open}: the queue bound as `ProxyFile.open` takes it,
+ * and the flush timeout.
  *
  * @example
  * ```ts
@@ -22,19 +23,8 @@ const DEFAULT_DISK_TIMEOUT = 30_000;
  * const options: LocalFileOptions = { maxPendingBytes: 1 << 20, overflow: "drop-oldest" };
  * ```
  */
-export interface LocalFileOptions {
-  /**
-   * Most bytes the queue may hold (a string written counts by its UTF-16 length).
-   * @default {Infinity}
-   */
-  maxPendingBytes?: number;
-  /**
-   * What to do when a write would pass `maxPendingBytes`, as for `ProxyFile`.
-   * @default {"drop-newest"}
-   */
-  overflow?: OverflowPolicy;
-  /** Called for each record the queue bound drops, with its size. */
-  onDrop?: (records: number, size: number) => void;
+export interface LocalFileOptions
+  extends Pick<ProxyFileOptions, "maxPendingBytes" | "overflow" | "onDrop"> {
   /**
    * Milliseconds a `flush()` may wait without the disk taking anything.
    * @default {30000}

@@ -7,12 +7,15 @@
 
 import { format } from "node:util";
 import { CRITICAL, DEBUG, ERROR, INFO, levelName, WARNING } from "./levels.ts";
-import type { FlushOptions } from "./record_file.ts";
+import type { FlushOptions } from "./proxy_file.ts";
 import type { LoggerFile, LoggerOptions, LogRecord } from "./logger_options.ts";
-import { checkLevels, formatRecord, openFile, placeholders } from "./_logger_util.ts";
-import { type Sink, syncSink } from "./_logger_util.ts";
-
-export type { LoggerFile, LoggerOptions, LogRecord } from "./logger_options.ts";
+import {
+  checkLevels,
+  formatRecord,
+  openFile,
+  placeholders,
+  writeText,
+} from "./_logger_util.ts";
 
 /**
  * A levelled logger. Records at `fileLevel` and up go to the file; `stdoutLevel` up
@@ -61,8 +64,6 @@ export class Logger implements AsyncDisposable {
   #stderrLevel: number;
   #minimum: number;
   #clock: () => number;
-  #stdout: Sink = syncSink(Deno.stdout);
-  #stderr: Sink = syncSink(Deno.stderr);
   #closing: Promise<void> | null = null;
 
   /**
@@ -82,18 +83,12 @@ export class Logger implements AsyncDisposable {
     checkLevels(options);
     this.name = name;
     this.#file = file;
-    const off = Number.POSITIVE_INFINITY;
-    this.#fileLevel = file === null
-      ? off
-      : options.fileLevel === undefined
-      ? DEBUG
-      : options.fileLevel ?? off;
-    this.#stdoutLevel = options.stdoutLevel === undefined
-      ? INFO
-      : options.stdoutLevel ?? off;
-    this.#stderrLevel = options.stderrLevel === undefined
-      ? WARNING
-      : options.stderrLevel ?? off;
+    // A level of null turns its output off: no record reaches Infinity.
+    const level = (value: number | null | undefined, fallback: number) =>
+      value === undefined ? fallback : value ?? Number.POSITIVE_INFINITY;
+    this.#fileLevel = level(file === null ? null : options.fileLevel, DEBUG);
+    this.#stdoutLevel = level(options.stdoutLevel, INFO);
+    this.#stderrLevel = level(options.stderrLevel, WARNING);
     this.#minimum = Math.min(this.#fileLevel, this.#stdoutLevel, this.#stderrLevel);
     this.#clock = options.clock ?? Date.now;
   }
@@ -129,11 +124,14 @@ export class Logger implements AsyncDisposable {
     // Set once the logger exists; drops before that cannot happen (nothing written).
     let logger: Logger | null = null;
     const onDrop = (records: number, size: number) => {
-      if (logger !== null) logger.#dropped(records, size);
+      if (logger !== null) {
+        logger.#drops.records += records;
+        logger.#drops.size += size;
+      }
       options.onDrop?.(records, size);
     };
     if (filepath !== null && options.fileLevel !== null) {
-      file = await openFile(filepath, options, onDrop);
+      file = await openFile(filepath, { ...options, onDrop });
     }
     logger = new this(name, file, options);
     return logger;
@@ -355,41 +353,35 @@ export class Logger implements AsyncDisposable {
   }
 
   #emit(level: number, msg: string, args: unknown[], error: unknown): void {
-    const text = this.format({
-      name: this.name,
-      level,
-      levelName: levelName(level),
-      message: args.length === 0 && typeof msg === "string" ? msg : format(msg, ...args),
-      time: this.#clock(),
-      error,
-    });
-    if (level >= this.#stderrLevel) this.#stderr.write(text);
-    else if (level >= this.#stdoutLevel) this.#stdout.write(text);
+    const message = args.length === 0 && typeof msg === "string"
+      ? msg
+      : format(msg, ...args);
+    const text = this.#text(level, message, error);
+    if (level >= this.#stderrLevel) writeText(Deno.stderr, text);
+    else if (level >= this.#stdoutLevel) writeText(Deno.stdout, text);
     if (level >= this.#fileLevel) {
       const file = this.#file!;
       // Reported once the queue has drained, so the WARNING follows what survived.
-      if (this.#drops.records > 0 && file.pendingRecords === 0) this.#reportDrops(file);
+      if (this.#drops.records > 0 && file.pendingRecords === 0) {
+        const { records, size } = this.#drops;
+        this.#drops = { records: 0, size: 0 };
+        const note =
+          `${records} records (${size} bytes) were dropped: the queue was full`;
+        file.write(this.#text(WARNING, note, undefined));
+      }
       file.write(text);
     }
   }
 
-  /** The file's queue bound dropped records (its `onDrop`). */
-  #dropped(records: number, size: number): void {
-    this.#drops.records += records;
-    this.#drops.size += size;
-  }
-
-  /** Writes a WARNING record saying how many records the full queue dropped. */
-  #reportDrops(file: LoggerFile): void {
-    const { records, size } = this.#drops;
-    this.#drops = { records: 0, size: 0 };
-    file.write(this.format({
+  #text(level: number, message: string, error: unknown): string {
+    const time = this.#clock();
+    return this.format({
       name: this.name,
-      level: WARNING,
-      levelName: levelName(WARNING),
-      message: `${records} records (${size} bytes) were dropped: the queue was full`,
-      time: this.#clock(),
-      error: undefined,
-    }));
+      level,
+      levelName: levelName(level),
+      message,
+      time,
+      error,
+    });
   }
 }

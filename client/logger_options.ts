@@ -1,11 +1,11 @@
 /**
- * The {@linkcode Logger}'s options and record types.
+ * The {@linkcode Logger}'s options and record types, and the {@linkcode RecordFile} that
+ * the Logger and the LogTape sink write to.
  *
  * @module
  */
 
-import type { ProxyFileOptions } from "./proxy_file.ts";
-import type { RecordFile } from "./record_file.ts";
+import type { FlushOptions, ProxyFileOptions } from "./proxy_file.ts";
 
 /**
  * Options of {@linkcode Logger.open}: the levels, `localFile`, the clock, and the
@@ -90,3 +90,35 @@ export interface LogRecord {
  * ```
  */
 export type LoggerFile = RecordFile;
+
+/**
+ * A file that takes records without waiting: a `ProxyFile`, a `LocalFile`, or
+ * anything else with these methods (an in-memory file in tests, say).
+ *
+ * @example
+ * ```ts
+ * import type { RecordFile } from "@offlog/offlog";
+ * import assert from "node:assert/strict";
+ * const lines: string[] = [];
+ * const memory: RecordFile = {
+ *   write: (text) => void lines.push(text),
+ *   flush: () => Promise.resolve(),
+ *   close: () => Promise.resolve(),
+ * };
+ * memory.write("one\n");
+ * assert.deepEqual(lines, ["one\n"]);
+ * ```
+ */
+export interface RecordFile {
+  /** Queues one record's text; must not wait. */
+  write(text: string): void;
+  /**
+   * Resolves once everything written before the call is in the file; with
+   * `durable`, once it is synced to disk too.
+   */
+  flush(options?: FlushOptions): Promise<void>;
+  /** Writes what is queued and closes; safe to call twice. */
+  close(): Promise<void>;
+  /** Records written and not yet in the file, if the file counts them. */
+  readonly pendingRecords?: number;
+}

@@ -1,6 +1,6 @@
 /**
  * A [LogTape](https://logtape.org/) sink that appends through offlog: LogTape's
- * loggers, filters and formatters in front, a {@linkcode ProxyFile} behind. Each log
+ * loggers, filters and formatters in front, a `ProxyFile` behind. Each log
  * record is one `write()`, so it never waits and lands whole in the file.
  *
  * @module
@@ -13,10 +13,9 @@ import {
   type Sink,
   type TextFormatter,
 } from "@logtape/logtape";
-import { LocalFile } from "./local_file.ts";
-import { ProxyFile, type ProxyFileOptions } from "./proxy_file.ts";
-import type { RecordFile } from "./record_file.ts";
-import { localOptions } from "./_logger_util.ts";
+import type { ProxyFileOptions } from "./proxy_file.ts";
+import type { RecordFile } from "./logger_options.ts";
+import { openFile } from "./_logger_util.ts";
 
 /**
  * A LogTape sink writing to an offlog file. LogTape's `drain()` flushes it; LogTape's
@@ -73,7 +72,8 @@ export interface OfflogSinkOptions {
 }
 
 /**
- * Options of {@linkcode openOfflogSink}: the file's and the sink's.
+ * Options of {@linkcode openOfflogSink}: the file's (as `ProxyFile.open` takes them)
+ * and the sink's; the sink always owns the file.
  *
  * @example
  * ```ts
@@ -81,30 +81,19 @@ export interface OfflogSinkOptions {
  * const options: OpenOfflogSinkOptions = { socketPath: "/run/offlog.sock", timeout: 2000 };
  * ```
  */
-export interface OpenOfflogSinkOptions extends ProxyFileOptions {
+export interface OpenOfflogSinkOptions
+  extends ProxyFileOptions, Omit<OfflogSinkOptions, "closeFile"> {
   /**
-   * Turns a record into the text appended, newline included.
-   * @default {defaultTextFormatter}
-   */
-  formatter?: TextFormatter;
-  /**
-   * Append to the file directly (a {@linkcode LocalFile}) instead of through an
-   * offlog server.
+   * Append to the file directly (a `LocalFile`) instead of through an offlog server.
    * @default {false}
    */
   localFile?: boolean;
-  /**
-   * Make LogTape's `drain()` a durable flush.
-   * @default {false}
-   */
-  durable?: boolean;
 }
 
 /**
  * Makes a LogTape sink that appends each record, formatted, to `file`.
  *
- * @param file An open {@linkcode ProxyFile}, {@linkcode LocalFile}, or any
- * {@linkcode RecordFile}.
+ * @param file An open `ProxyFile`, `LocalFile`, or any {@linkcode RecordFile}.
  * @param options The formatter, and whether disposing of the sink closes the file.
  * @returns The sink.
  *
@@ -160,7 +149,7 @@ export function getOfflogSink(
  * @param path The file to append to.
  * @param options The server's socket, the timeout, the formatter, `localFile`.
  * @returns The sink, once the file is open.
- * @throws What {@linkcode ProxyFile.open} throws.
+ * @throws What `ProxyFile.open` (or `LocalFile.open`) throws.
  *
  * @example
  * ```ts
@@ -187,12 +176,5 @@ export async function openOfflogSink(
   path: string,
   options: OpenOfflogSinkOptions = {},
 ): Promise<OfflogSink> {
-  const { formatter, localFile, durable, ...fileOptions } = options;
-  const file = localFile
-    ? await LocalFile.open(path, localOptions(fileOptions))
-    : await ProxyFile.open(path, fileOptions);
-  return getOfflogSink(file, {
-    ...(formatter === undefined ? {} : { formatter }),
-    durable: durable ?? false,
-  });
+  return getOfflogSink(await openFile(path, options), { ...options, closeFile: true });
 }

@@ -5,12 +5,10 @@ import { writeAll } from "../../common/write_all.ts";
 import { HEADER_ROOM, type Taken } from "../writer/queue.ts";
 import type { Transport, TransportEvents } from "../writer/transport.ts";
 
-/** Payload bytes per file write at most: large writes, few syscalls. */
-export const FILE_BATCH_BYTES = 4 * 1024 * 1024;
-
 /** Appends a writer's batches to an open file. */
 export class FileTransport implements Transport {
-  readonly batchBytes: number = FILE_BATCH_BYTES;
+  /** Payload bytes per file write at most: large writes, few syscalls. */
+  readonly batchBytes: number = 4 * 1024 * 1024;
   readonly #file: Deno.FsFile;
   readonly #events: TransportEvents;
 

@@ -21,7 +21,7 @@
 // - "unload", the only thing Deno.exit() runs, synchronously: no socket can be written
 //   then, so it reports on stderr what is lost.
 
-import { describeError } from "../_error_text.ts";
+import { describeError } from "../errors.ts";
 import { writeAllSync } from "../../common/write_all.ts";
 
 /** An open writer, as the exit handling sees it. */
@@ -40,8 +40,18 @@ const SIGNALS = [
   { signal: "SIGTERM", listener: () => onSignal(143) },
   { signal: "SIGHUP", listener: () => onSignal(129) },
 ] as const;
+const LISTENERS: [string, EventListener][] = [
+  ["beforeunload", onBeforeExit],
+  [
+    "unhandledrejection",
+    (event) =>
+      onFatal(event, (event as PromiseRejectionEvent).reason, "Uncaught (in promise)"),
+  ],
+  ["error", (event) => onFatal(event, (event as ErrorEvent).error, "Uncaught")],
+  ["unload", onUnload],
+];
 
-let handleSignals = true;
+let handling = true;
 let installed = false;
 let signalsInstalled = false;
 /** Set once a fatal error or a signal is being handled: the process is ending. */
@@ -55,13 +65,13 @@ const encoder = new TextEncoder();
 /** Adds an open writer. */
 export function register(file: Flushable): void {
   open.add(file);
-  if (!installed) install();
+  if (!installed) setListening(true);
 }
 
 /** Removes a writer whose close() has settled. */
 export function unregister(file: Flushable): void {
   open.delete(file);
-  if (open.size === 0 && installed) uninstall();
+  if (open.size === 0 && installed) setListening(false);
 }
 
 /** Whether the process listeners are installed now (for tests). */
@@ -69,14 +79,19 @@ export function listening(): { process: boolean; signals: boolean } {
   return { process: installed, signals: signalsInstalled };
 }
 
-/** A writer whose flush failed, and why. */
-interface Failure {
+/** A writer whose flush or close failed, and why. */
+export interface Failure {
   file: Flushable;
   reason: unknown;
 }
 
-/** Flushes (or closes) every open writer; resolves, once all have settled, with the failures. */
-async function each(close: boolean): Promise<Failure[]> {
+/**
+ * Flushes (or closes) every open writer; resolves, once all have settled, with how
+ * many there were and the failures.
+ */
+export async function settleAll(
+  close: boolean,
+): Promise<{ count: number; failures: Failure[] }> {
   const files = [...open];
   const results = await Promise.allSettled(
     files.map((file) => close ? file.close() : file.flush()),
@@ -87,57 +102,29 @@ async function each(close: boolean): Promise<Failure[]> {
       failures.push({ file: files[i]!, reason: result.reason });
     }
   });
-  return failures;
+  return { count: files.length, failures };
 }
 
 /**
- * Flushes every open writer; rejects with an `AggregateError` of the failures once
- * all have settled.
+ * Sets whether SIGINT, SIGTERM and SIGHUP are handled, unless `value` is undefined;
+ * applies at once if installed. Returns the setting in force.
  */
-export async function flushOpen(): Promise<void> {
-  const count = open.size;
-  const failures = await each(false);
-  if (failures.length === 0) return;
-  const paths = failures.map(({ file }) => `"${file.path}"`).join(", ");
-  throw new AggregateError(
-    failures.map(({ reason }) => reason),
-    `Cannot flush ${failures.length} of ${count} offlog files: ${paths}`,
-  );
-}
-
-/** Sets whether SIGINT, SIGTERM and SIGHUP are handled; applies at once if installed. */
-export function setHandleSignals(value: boolean): void {
-  handleSignals = value;
-  if (!installed) return;
-  if (value !== signalsInstalled) setSignals(value);
-}
-
-/** Whether SIGINT, SIGTERM and SIGHUP are handled. */
-export function handlesSignals(): boolean {
-  return handleSignals;
-}
-
-function install(): void {
-  installed = true;
-  for (const [type, listener] of listeners()) globalThis.addEventListener(type, listener);
-  if (handleSignals) setSignals(true);
-}
-
-function uninstall(): void {
-  installed = false;
-  for (const [type, listener] of listeners()) {
-    globalThis.removeEventListener(type, listener);
+export function handleSignals(value?: boolean): boolean {
+  if (value !== undefined) {
+    handling = value;
+    if (installed && value !== signalsInstalled) setSignals(value);
   }
-  if (signalsInstalled) setSignals(false);
+  return handling;
 }
 
-function listeners(): [string, EventListener][] {
-  return [
-    ["beforeunload", onBeforeExit],
-    ["unhandledrejection", onUnhandledRejection as EventListener],
-    ["error", onError as EventListener],
-    ["unload", onUnload],
-  ];
+/** Adds or removes the process listeners, and the signal listeners if handled. */
+function setListening(on: boolean): void {
+  installed = on;
+  for (const [type, listener] of LISTENERS) {
+    if (on) globalThis.addEventListener(type, listener);
+    else globalThis.removeEventListener(type, listener);
+  }
+  if (on ? handling : signalsInstalled) setSignals(on);
 }
 
 function setSignals(on: boolean): void {
@@ -165,14 +152,6 @@ function onSignal(code: number): void {
   if (exiting) Deno.exit(code);
   exiting = true;
   void closeReporting().finally(() => Deno.exit(code));
-}
-
-function onUnhandledRejection(event: PromiseRejectionEvent): void {
-  onFatal(event, event.reason, "Uncaught (in promise)");
-}
-
-function onError(event: ErrorEvent): void {
-  onFatal(event, event.error, "Uncaught");
 }
 
 /**
@@ -206,7 +185,7 @@ function onFatal(event: Event, error: unknown, prefix: string): void {
  * they could not write.
  */
 async function closeReporting(): Promise<void> {
-  for (const { file, reason } of await each(true)) {
+  for (const { file, reason } of (await settleAll(true)).failures) {
     const key = typeof reason === "object" && reason !== null ? reason : file;
     if (reported.has(key)) continue;
     reported.add(key);
