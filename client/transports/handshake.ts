@@ -29,8 +29,8 @@ interface Refusal {
   message: string;
 }
 
-/** The versions tried, newest first. */
-const VERSIONS: readonly ProtocolVersion[] = ["offlog/2", "offlog/1", "0.x"];
+/** The versions tried after offlog/2, newest first. */
+const OLDER_VERSIONS: readonly ProtocolVersion[] = ["offlog/1", "0.x"];
 
 /** A server's answer to a hello it does not know: it took the hello for a path. */
 function isOlderServer(refusal: Refusal): boolean {
@@ -47,11 +47,11 @@ export async function handshake(
   timeout: number,
 ): Promise<Opened> {
   const deadline = Date.now() + timeout;
-  let result: Opened | Refusal = { name: "ValueError", message: NOT_ABSOLUTE };
+  let result = await attempt(socketPath, path, "offlog/2", deadline, timeout);
   // An older server takes a hello it does not know for a relative path.
-  for (const version of VERSIONS) {
+  for (const older of OLDER_VERSIONS) {
     if (!("name" in result) || !isOlderServer(result)) break;
-    result = await attempt(socketPath, path, version, deadline, timeout);
+    result = await attempt(socketPath, path, older, deadline, timeout);
   }
   if ("name" in result) throw serverError(result.name, result.message);
   return result;
